@@ -1,0 +1,1 @@
+"""The SQL engine: parse, plan and execute over the catalog (not built yet)."""

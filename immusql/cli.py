@@ -1,0 +1,104 @@
+"""The immusql command line: verify, reindex, keys."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent when the stream is not one."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
+        self.label = label
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and done < total:
+            return
+        self._last = now
+        fraction = done / total if total else 1.0
+        filled = int(fraction * 30)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:6.1%}")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from immusql.store.verify import find_stores, verify_store
+
+    stores = find_stores(args.data_dir)
+    if not stores:
+        print(f"immusql verify: no store found at or below {args.data_dir}", file=sys.stderr)
+        return 2
+    failed = 0
+    for path in stores:
+        bar = ProgressBar(f"verifying {path}")
+        report = verify_store(path, args.vkey, bar)
+        bar.finish()
+        if report.ok:
+            print(f"{path}: OK, {report.tx_count} transactions, signed checkpoint at tx {report.checkpoint_size}")
+        else:
+            failed += 1
+            print(f"{path}: FAILED at {report.problem}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    from immusql.store import Store
+
+    started = time.monotonic()
+    with Store.open(args.data_dir, rebuild_index=True) as store:
+        store.wait_indexed()
+        count = store.tx_id
+    print(f"{args.data_dir}: index rebuilt from {count} transactions in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from immusql.store.verify import find_stores, store_vkey
+
+    stores = find_stores(args.data_dir)
+    if not stores:
+        print(f"immusql keys: no store found at or below {args.data_dir}", file=sys.stderr)
+        return 2
+    for path in stores:
+        print(store_vkey(path) if len(stores) == 1 else f"{path}\t{store_vkey(path)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="immusql", description="immusql: a SQL database on a verifiable log")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    verify = commands.add_parser("verify", help="recompute every hash and the tree and check them against the signed checkpoints")
+    verify.add_argument("--data-dir", default="./immusql-data", help="a store directory or a directory holding stores")
+    verify.add_argument("--vkey", help="verifier key to check checkpoints with (default: the store's own key)")
+    verify.set_defaults(run=_verify)
+
+    reindex = commands.add_parser("reindex", help="rebuild a store's index from its log")
+    reindex.add_argument("--data-dir", default="./immusql-data", help="the store directory")
+    reindex.set_defaults(run=_reindex)
+
+    keys = commands.add_parser("keys", help="print the verifier key of the store(s)")
+    keys.add_argument("--data-dir", default="./immusql-data", help="a store directory or a directory holding stores")
+    keys.set_defaults(run=_keys)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,405 @@
+"""The LMDB index derived from the log: key versions, tx locations, tree nodes, watermark.
+
+Named databases:
+    meta      b"watermark" -> u64 last applied tx id
+    tx        u64 tx id -> u32 segment || u64 offset || u32 frame size || u64 commit time (us)
+    tree      u64 post-order position -> 32-byte node hash (see tree.py)
+    versions  ikey || u64(MAX - tx id) -> u32 revision || u8 flags || [u16 len || key] || value | ref
+
+A version's value is inline up to the inline limit, else a reference
+``u32 segment || u64 offset || u32 length`` into the log. Everything here can be
+rebuilt from the log; one LMDB transaction applies a batch of records together
+with the new watermark, so the index is always a prefix of the log.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import lmdb
+
+from immusql.errors import CorruptionError
+from immusql.proofs.hashing import DELETED, TxHeader, leaf_hash
+from immusql.store import keys
+from immusql.store.framing import HEADER_SIZE
+from immusql.store.record import iter_entries
+from immusql.store.segments import Location
+from immusql.store.tree import Frontier, node_pos, subtrees
+
+EXTERNAL = 2  # version flag: the value lives in the log
+LONG_KEY = 4  # version flag: the key is in long form; the full key follows the header
+
+_U64 = struct.Struct(">Q")
+_TXLOC = struct.Struct(">IQIQ")
+_VERSION = struct.Struct(">IB")
+_REF = struct.Struct(">IQI")
+_KEY_LEN = struct.Struct(">H")
+_WATERMARK = b"watermark"
+_INITIAL_MAP = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One version of a key."""
+
+    key: bytes
+    value: bytes
+    tx_id: int
+    revision: int
+    deleted: bool
+
+
+def open_env(path: str, *, writer: bool) -> lmdb.Environment:
+    """Open the index environment; only the index process writes (with a writable map)."""
+    return lmdb.open(
+        path,
+        map_size=_INITIAL_MAP,
+        max_dbs=4,
+        max_readers=1024,
+        writemap=writer,
+        sync=False,  # the log is the durable copy; the index is replayed past its watermark
+        metasync=False,
+        readahead=False,
+    )
+
+
+class _Databases:
+    def __init__(self, env: lmdb.Environment) -> None:
+        with env.begin(write=True) as txn:
+            self.meta = env.open_db(b"meta", txn=txn)
+            self.tx = env.open_db(b"tx", txn=txn)
+            self.tree = env.open_db(b"tree", txn=txn)
+            self.versions = env.open_db(b"versions", txn=txn)
+
+
+def _watermark(txn: lmdb.Transaction, db: lmdb._Database) -> int:
+    raw = txn.get(_WATERMARK, db=db)
+    return _U64.unpack(raw)[0] if raw else 0
+
+
+class IndexWriter:
+    """Applies log records to the index; used by the index process and by reindex."""
+
+    def __init__(self, path: str, inline_limit: int) -> None:
+        self.env = open_env(path, writer=True)
+        self.db = _Databases(self.env)
+        self.inline_limit = inline_limit
+        with self.env.begin() as txn:
+            self.watermark = _watermark(txn, self.db.meta)
+            self.last_location = _location(txn, self.db.tx, self.watermark)
+            nodes = [txn.get(_U64.pack(node_pos(level, index)), db=self.db.tree) for level, index in subtrees(0, self.watermark)]
+        if any(node is None for node in nodes):
+            raise CorruptionError("index is missing tree nodes below its watermark")
+        self.frontier = Frontier(self.watermark, nodes)
+
+    def apply(self, records: list[tuple[Location, memoryview]]) -> None:
+        """Index whole records (the next ones after the watermark) in one LMDB transaction."""
+        if not records:
+            return
+        size, hashes = self.frontier.size, self.frontier.snapshot()
+        while True:
+            try:
+                self._apply(records)
+                return
+            except lmdb.MapFullError:
+                self.frontier = Frontier(size, hashes)
+                self.env.set_mapsize(self.env.info()["map_size"] * 2)
+
+    def _apply(self, records: list[tuple[Location, memoryview]]) -> None:
+        db = self.db
+        inline_limit = self.inline_limit
+        with self.env.begin(write=True) as txn:
+            tx_cursor = txn.cursor(db.tx)
+            tree_cursor = txn.cursor(db.tree)
+            versions = txn.cursor(db.versions)
+            set_range, key_at, value_at, put = versions.set_range, versions.key, versions.value, versions.put
+            watermark = self.watermark
+            for location, payload in records:
+                header = TxHeader.decode(payload)
+                tx_id = header.tx_id
+                if tx_id != watermark + 1:
+                    raise CorruptionError(f"tx {watermark + 1}: the log holds tx {tx_id} in its place")
+                tx_cursor.put(_U64.pack(tx_id), _TXLOC.pack(location.segment, location.offset, location.size, header.commit_time_us), append=True)
+                for pos, node in self.frontier.append(leaf_hash(payload[: header.size])):
+                    tree_cursor.put(_U64.pack(pos), node, append=True)
+                suffix = keys.tx_suffix(tx_id)
+                value_base = location.offset + HEADER_SIZE
+                for key, flags, voff, vlen in iter_entries(payload, header.size, header.n_entries):
+                    ik, long = keys.ikey(key)
+                    revision = 1
+                    if set_range(ik):
+                        found = key_at()
+                        if len(found) == len(ik) + keys.TX_SUFFIX and found.startswith(ik):
+                            revision = _VERSION.unpack_from(value_at())[0] + 1
+                    if long:
+                        flags |= LONG_KEY
+                    if vlen > inline_limit:
+                        flags |= EXTERNAL
+                        body = _REF.pack(location.segment, value_base + voff, vlen)
+                    else:
+                        body = payload[voff : voff + vlen]
+                    head = _VERSION.pack(revision, flags)
+                    if long:
+                        head += _KEY_LEN.pack(len(key)) + key
+                    put(ik + suffix, head + body)
+                watermark = tx_id
+            txn.put(_WATERMARK, _U64.pack(watermark), db=db.meta)
+        self.watermark = watermark
+        self.last_location = records[-1][0]
+
+    def sync(self) -> None:
+        self.env.sync(True)
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _location(txn: lmdb.Transaction, db: lmdb._Database, tx_id: int) -> Location | None:
+    raw = txn.get(_U64.pack(tx_id), db=db) if tx_id else None
+    if raw is None:
+        return None
+    segment, offset, size, _ = _TXLOC.unpack(raw)
+    return Location(segment, offset, size)
+
+
+ReadValue = Callable[[int, int, int], bytes]
+
+
+class IndexReader:
+    """Read side of the index, used by the store's process."""
+
+    def __init__(self, path: str, read_value: ReadValue) -> None:
+        self.env = open_env(path, writer=False)
+        self.db = _Databases(self.env)
+        self._read_value = read_value
+
+    @contextmanager
+    def _txn(self) -> Iterator[lmdb.Transaction]:
+        try:
+            txn = self.env.begin()
+        except lmdb.MapResizedError:
+            self.env.set_mapsize(0)  # the index process grew the map: adopt its size
+            txn = self.env.begin()
+        try:
+            yield txn
+        finally:
+            txn.abort()
+
+    def watermark(self) -> int:
+        with self._txn() as txn:
+            return _watermark(txn, self.db.meta)
+
+    def tx_location(self, tx_id: int) -> tuple[Location, int]:
+        """Location of a transaction's record and its commit time."""
+        with self._txn() as txn:
+            raw = txn.get(_U64.pack(tx_id), db=self.db.tx)
+        if raw is None:
+            raise KeyError(tx_id)
+        segment, offset, size, commit_time = _TXLOC.unpack(raw)
+        return Location(segment, offset, size), commit_time
+
+    def nodes(self, positions: list[int]) -> list[bytes]:
+        """Stored tree nodes at the given positions, in order."""
+        with self._txn() as txn:
+            found = dict(txn.cursor(self.db.tree).getmulti([_U64.pack(p) for p in positions]))
+        try:
+            return [found[_U64.pack(p)] for p in positions]
+        except KeyError:
+            raise CorruptionError("index is missing a tree node it should have") from None
+
+    def _entry(self, raw_key: bytes, raw: bytes, key: bytes | None) -> Entry:
+        revision, flags = _VERSION.unpack_from(raw)
+        offset = _VERSION.size
+        if flags & LONG_KEY:
+            (klen,) = _KEY_LEN.unpack_from(raw, offset)
+            key = raw[offset + 2 : offset + 2 + klen]
+            offset += 2 + klen
+        elif key is None:
+            key = keys.user_key(raw_key[: -keys.TX_SUFFIX])
+        if flags & EXTERNAL:
+            value = self._read_value(*_REF.unpack_from(raw, offset))
+        else:
+            value = raw[offset:]
+        return Entry(key, value, keys.suffix_tx(raw_key[-keys.TX_SUFFIX :]), revision, bool(flags & DELETED))
+
+    def _key_matches(self, raw: bytes, key: bytes) -> bool:
+        """For long-form keys, the stored full key must equal the one asked for."""
+        revision, flags = _VERSION.unpack_from(raw)
+        if not flags & LONG_KEY:
+            return True
+        (klen,) = _KEY_LEN.unpack_from(raw, _VERSION.size)
+        return raw[_VERSION.size + 2 : _VERSION.size + 2 + klen] == key
+
+    def get(self, key: bytes, at_tx: int | None = None, include_deleted: bool = False) -> Entry | None:
+        """The newest version of ``key`` (at or before ``at_tx``), None if absent or deleted."""
+        ik, _ = keys.ikey(key)
+        with self._txn() as txn:
+            cursor = txn.cursor(self.db.versions)
+            if not cursor.set_range(ik if at_tx is None else ik + keys.tx_suffix(at_tx)):
+                return None
+            raw_key = cursor.key()
+            if len(raw_key) != len(ik) + keys.TX_SUFFIX or not raw_key.startswith(ik):
+                return None
+            raw = cursor.value()
+            if not self._key_matches(raw, key):
+                return None
+            entry = self._entry(raw_key, raw, key)
+        if entry.deleted and not include_deleted:
+            return None
+        return entry
+
+    def history(self, key: bytes, offset: int = 0, limit: int | None = None, desc: bool = False) -> list[Entry]:
+        """Versions of ``key`` (deletions included), oldest first unless ``desc``."""
+        ik, _ = keys.ikey(key)
+        out: list[Entry] = []
+        if limit is not None and limit <= 0:
+            return out
+        with self._txn() as txn:
+            cursor = txn.cursor(self.db.versions)
+            if desc:
+                found = cursor.set_range(ik)
+                step = cursor.next
+            else:
+                found = cursor.set_range(ik + keys.AFTER_VERSIONS)
+                found = cursor.prev() if found else cursor.last()
+                step = cursor.prev
+            skip = offset
+            while found:
+                raw_key = cursor.key()
+                if len(raw_key) != len(ik) + keys.TX_SUFFIX or not raw_key.startswith(ik):
+                    break
+                raw = cursor.value()
+                if self._key_matches(raw, key):
+                    if skip:
+                        skip -= 1
+                    else:
+                        out.append(self._entry(raw_key, raw, key))
+                        if limit is not None and len(out) >= limit:
+                            break
+                found = step()
+        return out
+
+    def scan(
+        self,
+        start: bytes | None,
+        end: bytes | None,
+        at_tx: int,
+        limit: int | None = None,
+        desc: bool = False,
+        chunk: int = 512,
+    ) -> Iterator[Entry]:
+        """Newest live version as of ``at_tx`` of every key in [start, end), in key order.
+
+        Reads in chunks, each in its own short LMDB transaction; versions are
+        immutable, so the chunks together are one consistent view as of ``at_tx``.
+        """
+        remaining = limit
+        position: bytes | None = None  # where the next chunk resumes (an LMDB key)
+        while remaining is None or remaining > 0:
+            with self._txn() as txn:
+                batch, position = self._scan_chunk(txn, start, end, at_tx, desc, position, chunk)
+            for entry in batch:
+                yield entry
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining == 0:
+                        return
+            if position is None:
+                return
+
+    def _scan_chunk(
+        self,
+        txn: lmdb.Transaction,
+        start: bytes | None,
+        end: bytes | None,
+        at_tx: int,
+        desc: bool,
+        position: bytes | None,
+        chunk: int,
+    ) -> tuple[list[Entry], bytes | None]:
+        """Up to ``chunk`` entries from ``position`` (or the range's edge), and where to resume."""
+        cursor = txn.cursor(self.db.versions)
+        out: list[Entry] = []
+        as_of = keys.tx_suffix(at_tx)
+        if desc:
+            seek = position if position is not None else (keys.upper_bound(end) if end is not None else None)
+            found = cursor.prev() if seek is not None and cursor.set_range(seek) else cursor.last()
+        else:
+            found = cursor.set_range(position if position is not None else (keys.lower_bound(start) if start is not None else b""))
+        while found:
+            raw_key = cursor.key()
+            ik = raw_key[: -keys.TX_SUFFIX]
+            if len(out) >= chunk:
+                # forward: resume at this key's newest version; backward: just after its oldest
+                return out, ik + keys.AFTER_VERSIONS if desc else ik
+            raw = cursor.value()
+            if raw[4] & LONG_KEY:
+                group = keys.long_group(ik)
+                entries = self._long_group(cursor, group, as_of)
+                entries.sort(key=_entry_key, reverse=desc)
+                for entry in entries:
+                    if _past(entry.key, start, end, desc):
+                        return out, None
+                    if _in_range(entry.key, start, end):
+                        out.append(entry)
+                found = cursor.set_range(group) and cursor.prev() if desc else cursor.set_range(group + _PAST_GROUP)
+                continue
+            key = keys.user_key(ik)
+            if _past(key, start, end, desc):
+                return out, None
+            if not desc and raw_key[-keys.TX_SUFFIX :] >= as_of:
+                # forward, the cursor is on the key's newest version, and it is old enough
+                if not raw[4] & DELETED and _in_range(key, start, end):
+                    out.append(self._entry(raw_key, raw, key))
+                found = cursor.next()
+                if found and cursor.key().startswith(ik):
+                    found = cursor.set_range(ik + keys.AFTER_VERSIONS)
+                continue
+            if _in_range(key, start, end) and cursor.set_range(ik + as_of):
+                raw_key = cursor.key()
+                if raw_key[: -keys.TX_SUFFIX] == ik:
+                    raw = cursor.value()
+                    if not raw[4] & DELETED:
+                        out.append(self._entry(raw_key, raw, key))
+            found = cursor.set_range(ik) and cursor.prev() if desc else cursor.set_range(ik + keys.AFTER_VERSIONS)
+        return out, None
+
+    def _long_group(self, cursor: lmdb.Cursor, group: bytes, as_of: bytes) -> list[Entry]:
+        """Newest live version as of the scan of each long key sharing ``group``."""
+        out: list[Entry] = []
+        found = cursor.set_range(group)
+        while found:
+            raw_key = cursor.key()
+            if not raw_key.startswith(group):
+                break
+            ik = raw_key[: -keys.TX_SUFFIX]
+            if raw_key[-keys.TX_SUFFIX :] >= as_of:  # the newest version at or before the scan's tx
+                entry = self._entry(raw_key, cursor.value(), None)
+                if not entry.deleted:
+                    out.append(entry)
+                found = cursor.set_range(ik + keys.AFTER_VERSIONS)
+            else:
+                found = cursor.set_range(ik + as_of)
+        return out
+
+    def close(self) -> None:
+        self.env.close()
+
+
+_PAST_GROUP = b"\xff" * (keys.LONG_SUFFIX + keys.TX_SUFFIX + 1)
+
+
+def _entry_key(entry: Entry) -> bytes:
+    return entry.key
+
+
+def _in_range(key: bytes, start: bytes | None, end: bytes | None) -> bool:
+    return (start is None or key >= start) and (end is None or key < end)
+
+
+def _past(key: bytes, start: bytes | None, end: bytes | None, desc: bool) -> bool:
+    """True once the scan has moved beyond its range in its direction."""
+    return (start is not None and key < start) if desc else (end is not None and key >= end)

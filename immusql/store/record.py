@@ -1,0 +1,96 @@
+"""The transaction record: a tx_leaf followed by its entries.
+
+    record  = tx_leaf || entry*                 (one frame in a log segment)
+    entry   = u16 len(key) || key || u8 flags || u32 len(value) || value
+
+The record begins with the exact ``tx_leaf`` bytes that are hashed into the log
+tree, so the header needs no second encoding; entries carry whole values, and
+their leaves (with SHA-256 of the value) are recomputed when needed.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Sequence
+from hashlib import sha256
+
+from immusql.proofs import merkle
+from immusql.proofs.hashing import DELETED, TxHeader, entry_leaf, leaf_hash, value_hash
+
+_KEY_LEN = struct.Struct(">H")
+_FLAGS_LEN = struct.Struct(">BI")
+_pack_key_len = _KEY_LEN.pack
+_pack_value_len = struct.Struct(">I").pack
+_LIVE = b"\x00"
+_TOMBSTONE = bytes([DELETED])
+
+Op = tuple[bytes, "bytes | None"]  # (key, value); None deletes the key
+
+
+def encode_entries(ops: Sequence[Op]) -> tuple[bytes, bytes]:
+    """Encode a transaction's entries; returns (entries bytes, entries_root).
+
+    This is the per-entry hot path of every commit: one pass builds both the
+    record bytes and the entry leaves.
+    """
+    parts: list[bytes] = []
+    leaves: list[bytes] = []
+    add_part = parts.append
+    add_leaf = leaves.append
+    for key, value in ops:
+        if value is None:
+            head = _pack_key_len(len(key)) + key + _TOMBSTONE
+            value = b""
+        else:
+            head = _pack_key_len(len(key)) + key + _LIVE
+        add_leaf(sha256(b"\x00" + head + sha256(value).digest()).digest())
+        add_part(head + _pack_value_len(len(value)))
+        add_part(value)
+    return b"".join(parts), merkle.root(leaves)
+
+
+def iter_entries(payload: bytes | memoryview, offset: int, count: int) -> Iterator[tuple[bytes, int, int, int]]:
+    """Yield (key, flags, value offset, value length) for ``count`` entries from ``offset``.
+
+    Raises ValueError if the entries overrun the payload or do not end exactly at its end.
+    """
+    end = len(payload)
+    unpack_key_len = _KEY_LEN.unpack_from
+    unpack_flags_len = _FLAGS_LEN.unpack_from
+    for _ in range(count):
+        if offset + 2 > end:
+            raise ValueError("entry runs past the end of the record")
+        (klen,) = unpack_key_len(payload, offset)
+        kend = offset + 2 + klen
+        if kend + 5 > end:
+            raise ValueError("entry runs past the end of the record")
+        key = bytes(payload[offset + 2 : kend])
+        flags, vlen = unpack_flags_len(payload, kend)
+        voff = kend + 5
+        if voff + vlen > end:
+            raise ValueError("entry value runs past the end of the record")
+        yield key, flags, voff, vlen
+        offset = voff + vlen
+    if offset != end:
+        raise ValueError("record has bytes after its last entry")
+
+
+def decode(payload: bytes | memoryview) -> tuple[TxHeader, list[tuple[bytes, int, bytes]]]:
+    """Decode a whole record into its header and (key, flags, value) entries."""
+    header = TxHeader.decode(payload)
+    view = memoryview(payload)
+    entries = [
+        (key, flags, bytes(view[voff : voff + vlen]))
+        for key, flags, voff, vlen in iter_entries(view, header.size, header.n_entries)
+    ]
+    return header, entries
+
+
+def leaf_of(key: bytes, flags: int, value: bytes) -> bytes:
+    """The entry_leaf of a decoded entry."""
+    return entry_leaf(key, flags, value_hash(value))
+
+
+def entry_leaves(entries: Sequence[tuple[bytes, int, bytes]]) -> list[bytes]:
+    """Leaf hashes of decoded entries, in order (for entries_root and entry proofs)."""
+    return [leaf_hash(entry_leaf(key, flags, value_hash(value))) for key, flags, value in entries]

@@ -1,0 +1,549 @@
+"""immusql.Store: the append-only, verifiable key-value log.
+
+Writes: the caller's thread encodes and hashes its entries, then joins the
+commit queue; one thread at a time leads, writing every queued transaction in
+one write and one fsync (group commit), and hands the lead on. Reads: the index
+process applies durable records to LMDB; a read first waits until the index has
+caught up with every transaction acknowledged before it started, so a reader
+always sees its own and everybody's acknowledged writes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from immusql.errors import CorruptionError, IndexerError, LimitError, StoreClosedError, StoreError, StoreLockedError
+from immusql.proofs import merkle
+from immusql.proofs.hashing import EMPTY_HASH, TX_HEADER_SIZE, TxHeader
+from immusql.proofs.note import Checkpoint, open_checkpoint, sign_checkpoint, vkey
+from immusql.store import record
+from immusql.store.checkpoints import CheckpointLog, KeySource, load_key, load_or_create_key, public_bytes
+from immusql.store.framing import HEADER_SIZE, frame_header
+from immusql.store.index import Entry, IndexReader
+from immusql.store.indexer import IndexProcess
+from immusql.store.keys import prefix_end
+from immusql.store.layout import Layout
+from immusql.store.options import StoreOptions
+from immusql.store.segments import SegmentReader, SegmentWriter, recover
+from immusql.store.tree import consistency_plan, inclusion_plan, range_hashes
+
+PROOF_FORMAT = "immusql-proof/v1"
+STORE_FORMAT = "immusql-store/v1"
+_MAX_RESTARTS = 3
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A transaction waiting in the commit queue."""
+
+    blob: bytes
+    root: bytes
+    count: int
+    meta: bytes
+    signal: threading.Lock = field(default_factory=threading.Lock)
+    leading: bool = False
+    tx_id: int = 0
+    commit_time_us: int = 0
+    error: BaseException | None = None
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def _default_origin(path: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", os.path.basename(os.path.abspath(path))).strip("-") or "store"
+    return f"immusql/{uuid.uuid4().hex[:16]}/{name}"
+
+
+class Store:
+    """An append-only, verifiable key-value log with an LMDB index; safe to share between threads."""
+
+    def __init__(self) -> None:
+        raise TypeError("use Store.open(path)")
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        options: StoreOptions | None = None,
+        *,
+        signing_key: KeySource | None = None,
+        origin: str | None = None,
+        rebuild_index: bool = False,
+    ) -> Store:
+        """Open (creating if needed) the store at ``path``; one process at a time may have it open."""
+        self = object.__new__(cls)
+        self._open(os.fspath(path), options or StoreOptions(), signing_key, origin, rebuild_index)
+        return self
+
+    # -- opening and closing -------------------------------------------------------------
+
+    def _open(self, path: str, options: StoreOptions, signing_key: KeySource | None, origin: str | None, rebuild_index: bool) -> None:
+        self.path = path
+        self.options = options
+        self.layout = layout = Layout(path)
+        os.makedirs(path, exist_ok=True)
+        self._lock_fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise StoreLockedError(f"{path} is open in another process") from None
+        try:
+            self._open_locked(options, signing_key, origin, rebuild_index)
+        except BaseException:
+            self._release()
+            raise
+
+    def _open_locked(self, options: StoreOptions, signing_key: KeySource | None, origin: str | None, rebuild_index: bool) -> None:
+        layout = self.layout
+        self.origin = self._load_config(origin)
+        self._key = load_key(signing_key) if signing_key is not None else load_or_create_key(layout.signing_key)
+        self._vkey = vkey(self.origin, public_bytes(self._key))
+
+        # An index left open across a reboot may have lost pages it thought written: rebuild it.
+        if rebuild_index or self._index_may_be_torn():
+            shutil.rmtree(layout.index, ignore_errors=True)
+        with open(layout.open_marker, "w") as f:
+            f.write(_boot_id())
+            f.flush()
+            os.fsync(f.fileno())
+        os.makedirs(layout.index, exist_ok=True)
+
+        self._segments = SegmentReader(layout.log)
+        self._index = IndexReader(layout.index, self._segments.read)
+        watermark = self._index.watermark()
+        resume = self._index.tx_location(watermark)[0] if watermark else None
+        tail = recover(layout.log, resume, watermark)
+        self._writer = SegmentWriter(layout.log, options.segment_size, options.sync)
+        self._checkpoints = CheckpointLog(layout.checkpoints)
+        self._latest: Checkpoint | None = None
+        if self._checkpoints.latest is not None:
+            self._latest = open_checkpoint(self._checkpoints.latest, self._vkey)
+            if self._latest.size > tail.last_tx:
+                raise CorruptionError(f"the log ends at tx {tail.last_tx} but a signed checkpoint covers tx {self._latest.size}")
+
+        self._committed = tail.last_tx
+        self._last_time_us = tail.last_commit_time_us or (self._index.tx_location(watermark)[1] if watermark else 0)
+        self._indexed = watermark
+        self._lag: deque[tuple[int, int]] = deque([(tail.last_tx, tail.unindexed_bytes)] if tail.unindexed_bytes else [])
+        self._lag_bytes = tail.unindexed_bytes
+        self._index_cond = threading.Condition()
+        self._index_failure: str | None = None
+        self._restarts = 0
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._leading = False
+        self._idle = threading.Condition(self._queue_lock)
+        self._closed = False
+        self._failed: BaseException | None = None
+        self._checkpoint_lock = threading.Lock()
+        self._indexer = IndexProcess(self.path, options.inline_value_limit, self._on_watermark, self._on_indexer_exit)
+        self._indexer.start()
+        self._indexer.notify(self._committed)
+
+    def _load_config(self, origin: str | None) -> str:
+        try:
+            with open(self.layout.config) as f:
+                config = json.load(f)
+        except FileNotFoundError:
+            config = {"format": STORE_FORMAT, "origin": origin or _default_origin(self.path)}
+            tmp = self.layout.config + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(config, f, indent=2)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.layout.config)
+            return config["origin"]
+        if config.get("format") != STORE_FORMAT:
+            raise CorruptionError(f"{self.layout.config}: not an immusql store (format {config.get('format')!r})")
+        if origin is not None and origin != config["origin"]:
+            raise StoreError(f"store origin is {config['origin']!r}, not {origin!r}")
+        return config["origin"]
+
+    def _index_may_be_torn(self) -> bool:
+        try:
+            with open(self.layout.open_marker) as f:
+                return f.read().strip() != _boot_id() or _boot_id() == "unknown"
+        except FileNotFoundError:
+            return False
+
+    def close(self) -> None:
+        """Finish in-flight commits, sign a final checkpoint, stop the index process, release the store."""
+        with self._queue_lock:
+            if self._closed:
+                return
+            self._closed = True
+            while self._leading or self._queue:
+                self._idle.wait()
+        try:
+            if self._failed is None and self._index_failure is None and self._committed:
+                self.checkpoint()
+        finally:
+            self._indexer.stop()
+            self._index.close()
+            self._segments.close()
+            self._writer.close()
+            self._checkpoints.close()
+            if self._index_failure is None:
+                os.unlink(self.layout.open_marker)
+            self._release()
+
+    def _release(self) -> None:
+        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        os.close(self._lock_fd)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the index process ---------------------------------------------------------------
+
+    def _on_watermark(self, watermark: int) -> None:
+        with self._index_cond:
+            if watermark > self._indexed:
+                self._restarts = 0  # progress: a restarted index process is healthy again
+            self._indexed = watermark
+            lag = self._lag
+            while lag and lag[0][0] <= watermark:
+                self._lag_bytes -= lag.popleft()[1]
+            self._index_cond.notify_all()
+
+    def _on_indexer_exit(self, status: int) -> None:
+        with self._index_cond:
+            self._restarts += 1
+            if self._restarts > _MAX_RESTARTS:
+                self._index_failure = f"the index process keeps exiting (status {status})"
+                self._index_cond.notify_all()
+                return
+        self._indexer.start()
+        self._indexer.notify(self._committed)
+
+    def wait_indexed(self, tx_id: int | None = None, timeout: float | None = None) -> bool:
+        """Block until the index has applied ``tx_id`` (default: every acknowledged transaction)."""
+        target = self._committed if tx_id is None else tx_id
+        if self._indexed >= target:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._index_cond:
+            while self._indexed < target:
+                if self._index_failure is not None:
+                    raise IndexerError(self._index_failure)
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._index_cond.wait(remaining if remaining is not None else 1.0)
+        return True
+
+    # -- writes --------------------------------------------------------------------------
+
+    def set(self, key: bytes, value: bytes, *, meta: bytes = b"") -> int:
+        """Write one key in a transaction of its own; returns its tx id once durable."""
+        if value is None:
+            raise TypeError("value must be bytes; use delete() to remove a key")
+        return self.commit([(key, value)], meta=meta)
+
+    def delete(self, key: bytes, *, meta: bytes = b"") -> int:
+        """Write a tombstone for ``key`` (history keeps every earlier version); returns the tx id."""
+        return self.commit([(key, None)], meta=meta)
+
+    def transaction(self, *, meta: bytes = b"") -> Transaction:
+        """A transaction that collects sets and deletes and commits them together on exit."""
+        return Transaction(self, meta)
+
+    def commit(self, ops: Iterable[tuple[bytes, bytes | None]], *, meta: bytes = b"") -> int:
+        """Commit (key, value) pairs atomically, value None deleting; returns the tx id once durable."""
+        return self._commit(ops, meta)[0]
+
+    def _commit(self, ops: Iterable[tuple[bytes, bytes | None]], meta: bytes) -> tuple[int, int]:
+        ops = self._validate(ops, meta)
+        blob, root = record.encode_entries(ops)
+        if len(blob) + TX_HEADER_SIZE + len(meta) > self.options.max_tx_size:
+            raise LimitError(f"transaction is {len(blob)} bytes, over the {self.options.max_tx_size}-byte limit")
+        pending = _Pending(blob, root, len(ops), bytes(meta))
+        pending.signal.acquire()
+        with self._queue_lock:
+            if self._closed:
+                raise StoreClosedError("the store is closed")
+            if self._failed is not None:
+                raise StoreError(f"the store stopped accepting writes after a failed write: {self._failed}")
+            self._queue.append(pending)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            pending.signal.acquire()  # released when our batch is durable, or when we are to lead
+        if lead or pending.leading:
+            self._lead()
+        if pending.error is not None:
+            raise pending.error
+        return pending.tx_id, pending.commit_time_us
+
+    def _validate(self, ops: Iterable[tuple[bytes, bytes | None]], meta: bytes) -> list[tuple[bytes, bytes | None]]:
+        options = self.options
+        checked: list[tuple[bytes, bytes | None]] = []
+        seen: set[bytes] = set()
+        for key, value in ops:
+            if not isinstance(key, bytes):
+                if not isinstance(key, (bytearray, memoryview)):
+                    raise TypeError(f"keys are bytes, not {type(key).__name__}")
+                key = bytes(key)
+            if not 0 < len(key) <= options.max_key_size:
+                raise LimitError(f"key of {len(key)} bytes: keys are 1 to {options.max_key_size} bytes")
+            if value is not None:
+                if not isinstance(value, bytes):
+                    if not isinstance(value, (bytearray, memoryview)):
+                        raise TypeError(f"values are bytes, not {type(value).__name__}")
+                    value = bytes(value)
+                if len(value) > options.max_value_size:
+                    raise LimitError(f"value of {len(value)} bytes is over the {options.max_value_size}-byte limit")
+            if key in seen:
+                raise LimitError(f"key {key[:64]!r} appears twice in one transaction")
+            seen.add(key)
+            checked.append((key, value))
+        if not checked:
+            raise LimitError("a transaction needs at least one entry")
+        if len(checked) > options.max_entries:
+            raise LimitError(f"transaction has {len(checked)} entries, over the limit of {options.max_entries}")
+        if len(meta) > options.max_meta_size:
+            raise LimitError(f"transaction metadata of {len(meta)} bytes is over the {options.max_meta_size}-byte limit")
+        return checked
+
+    def _lead(self) -> None:
+        """Write every queued transaction with one write and one fsync, then pass the lead on."""
+        with self._queue_lock:
+            batch, self._queue = self._queue, []
+        try:
+            self._write_batch(batch)
+        except BaseException as exc:
+            error = exc if isinstance(exc, StoreError) else StoreError(f"commit failed: {exc!r}")
+            for pending in batch:
+                pending.error = error
+        with self._queue_lock:
+            successor = self._queue[0] if self._queue else None
+            if successor is not None:
+                successor.leading = True
+            else:
+                self._leading = False
+                self._idle.notify_all()
+        for pending in batch:
+            if not pending.leading:
+                pending.signal.release()  # wakes a waiter; harmless for the thread that led
+        if successor is not None:
+            successor.signal.release()
+
+    def _write_batch(self, batch: Sequence[_Pending]) -> None:
+        if self._failed is not None:
+            raise StoreError(f"the store stopped accepting writes after a failed write: {self._failed}")
+        self._wait_for_index_lag()
+        now = time.time_ns() // 1000
+        commit_time = max(now, self._last_time_us)
+        tx_id = self._committed
+        parts: list[bytes] = []
+        for pending in batch:
+            tx_id += 1
+            header = TxHeader(tx_id, commit_time, pending.count, pending.root, pending.meta).encode()
+            parts += (frame_header(header, pending.blob), header, pending.blob)
+            pending.tx_id, pending.commit_time_us = tx_id, commit_time
+        size = sum(map(len, parts))
+        try:
+            self._writer.append(parts, size)
+            self._writer.sync()
+        except OSError as exc:
+            # After a failed write or fsync the file's state is unknown: stop writing (reopen to recover).
+            self._failed = exc
+            raise StoreError(f"log write failed, the store no longer accepts writes: {exc}") from exc
+        self._last_time_us = commit_time
+        with self._index_cond:
+            self._lag.append((tx_id, size))
+            self._lag_bytes += size
+        self._committed = tx_id
+        self._indexer.notify(tx_id)
+
+    def _wait_for_index_lag(self) -> None:
+        if self._lag_bytes <= self.options.index_lag_bytes:
+            return
+        with self._index_cond:
+            while self._lag_bytes > self.options.index_lag_bytes and self._index_failure is None:
+                self._index_cond.wait(1.0)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    @property
+    def tx_id(self) -> int:
+        """Id of the last acknowledged transaction (the tree size)."""
+        return self._committed
+
+    def _as_of(self, at_tx: int | None) -> int:
+        committed = self._committed
+        if at_tx is None:
+            return committed
+        if not isinstance(at_tx, int) or isinstance(at_tx, bool) or at_tx < 0:
+            raise ValueError(f"at_tx must be a transaction id, not {at_tx!r}")
+        if at_tx > committed:
+            raise ValueError(f"tx {at_tx} is not committed yet (the last is {committed})")
+        return at_tx
+
+    def _ready(self, tx_id: int) -> None:
+        if self._indexed < tx_id:
+            self.wait_indexed(tx_id)
+
+    def get(self, key: bytes, at_tx: int | None = None) -> Entry | None:
+        """The value of ``key`` now, or as of transaction ``at_tx``; None if absent or deleted."""
+        target = self._as_of(at_tx)
+        self._ready(target)
+        return self._index.get(key, at_tx)
+
+    def history(self, key: bytes, *, offset: int = 0, limit: int | None = None, desc: bool = False) -> list[Entry]:
+        """Every version of ``key``, deletions included, oldest first (newest first if ``desc``)."""
+        if offset < 0:
+            raise ValueError("offset must not be negative")
+        self._ready(self._committed)
+        return self._index.history(key, offset, limit, desc)
+
+    def scan(
+        self,
+        prefix: bytes = b"",
+        *,
+        start: bytes | None = None,
+        end: bytes | None = None,
+        at_tx: int | None = None,
+        limit: int | None = None,
+        desc: bool = False,
+    ) -> Iterator[Entry]:
+        """Live keys with ``prefix`` in [start, end), as of ``at_tx``, in key order (reversed if ``desc``)."""
+        target = self._as_of(at_tx)
+        if prefix:
+            start = prefix if start is None or start < prefix else start
+            bound = prefix_end(prefix)
+            end = bound if end is None or (bound is not None and bound < end) else end
+        self._ready(target)
+        return self._index.scan(start, end, target, limit, desc)
+
+    def read_tx(self, tx_id: int) -> tuple[TxHeader, list[tuple[bytes, int, bytes]]]:
+        """Header and (key, flags, value) entries of a committed transaction, from the log."""
+        if not 1 <= tx_id <= self._committed:
+            raise KeyError(f"no transaction {tx_id}")
+        self._ready(tx_id)
+        location, _ = self._index.tx_location(tx_id)
+        payload = self._segments.read(location.segment, location.offset + HEADER_SIZE, location.size - HEADER_SIZE)
+        return record.decode(payload)
+
+    # -- checkpoints and proofs ----------------------------------------------------------
+
+    def verifier_key(self) -> str:
+        """The C2SP verifier key (vkey) that checks this store's checkpoints."""
+        return self._vkey
+
+    def checkpoint(self) -> Checkpoint:
+        """A signed checkpoint of the whole log, made (and persisted) if the log grew since the last one."""
+        with self._checkpoint_lock:
+            size = self._committed
+            latest = self._latest
+            if latest is not None and latest.size == size:
+                return latest
+            self._ready(size)
+            root = self._root(size)
+            note = sign_checkpoint(self.origin, size, root, self._key)
+            self._checkpoints.append(note)
+            self._latest = Checkpoint(self.origin, size, root, note)
+            return self._latest
+
+    def _root(self, size: int) -> bytes:
+        return range_hashes([(0, size)], self._index.nodes)[0] if size else EMPTY_HASH
+
+    def prove_entry(self, key: bytes, at_tx: int | None = None) -> dict[str, Any]:
+        """An immusql-proof/v1 proof of the newest version of ``key`` (as of ``at_tx``) against the latest checkpoint."""
+        target = self._as_of(at_tx)
+        self._ready(target)
+        entry = self._index.get(key, at_tx, include_deleted=True)
+        if entry is None:
+            raise KeyError(key)
+        checkpoint = self.checkpoint()
+        header, entries = self.read_tx(entry.tx_id)
+        index = next((i for i, (k, _, _) in enumerate(entries) if k == key), None)
+        if index is None:
+            raise CorruptionError(f"tx {entry.tx_id}: the index says it writes {key[:64]!r}, its record does not")
+        leaves = record.entry_leaves(entries)
+        tx_path = range_hashes(inclusion_plan(entry.tx_id - 1, checkpoint.size), self._index.nodes)
+        _, flags, value = entries[index]
+        return {
+            "format": PROOF_FORMAT,
+            "checkpoint": checkpoint.note,
+            "tree_size": checkpoint.size,
+            "tx_id": entry.tx_id,
+            "tx_leaf": header.encode().hex(),
+            "tx_path": [h.hex() for h in tx_path],
+            "entry_index": index,
+            "entry_leaf": record.leaf_of(key, flags, value).hex(),
+            "entry_path": [h.hex() for h in merkle.inclusion_path(leaves, index)],
+            "key": key.hex(),
+            "value": value.hex(),
+        }
+
+    def prove_consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
+        """RFC 9162 consistency proof between two tree sizes of this log."""
+        if not 0 <= old_size <= new_size <= self._committed:
+            raise ValueError(f"need 0 <= old <= new <= {self._committed}, got {old_size} and {new_size}")
+        self._ready(new_size)
+        path = range_hashes(consistency_plan(old_size, new_size), self._index.nodes)
+        return {"old_size": old_size, "new_size": new_size, "path": [h.hex() for h in path]}
+
+    def root(self, size: int | None = None) -> bytes:
+        """Merkle root of the log at ``size`` transactions (default: all)."""
+        size = self._as_of(size)
+        self._ready(size)
+        return self._root(size)
+
+
+class Transaction:
+    """Sets and deletes collected in memory and committed together (last write to a key wins)."""
+
+    def __init__(self, store: Store, meta: bytes) -> None:
+        self._store = store
+        self._meta = meta
+        self._ops: dict[bytes, bytes | None] = {}
+        self.tx_id: int | None = None
+        self.commit_time_us: int | None = None
+
+    def set(self, key: bytes, value: bytes) -> None:
+        if value is None:
+            raise TypeError("value must be bytes; use delete() to remove a key")
+        self._ops[bytes(key)] = value
+
+    def delete(self, key: bytes) -> None:
+        self._ops[bytes(key)] = None
+
+    def commit(self) -> int | None:
+        """Commit now; returns the tx id (None if nothing was written)."""
+        if self.tx_id is not None:
+            raise StoreError("transaction already committed")
+        if not self._ops:
+            return None
+        self.tx_id, self.commit_time_us = self._store._commit(self._ops.items(), self._meta)
+        return self.tx_id
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None and self.tx_id is None:
+            self.commit()

@@ -1,0 +1,1 @@
+"""The PostgreSQL v3 wire protocol server (not built yet)."""
