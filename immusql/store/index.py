@@ -25,7 +25,6 @@ from immusql.errors import CorruptionError
 from immusql.proofs.hashing import DELETED, TxHeader, leaf_hash
 from immusql.store import keys
 from immusql.store.framing import HEADER_SIZE
-from immusql.store.record import iter_entries
 from immusql.store.segments import Location
 from immusql.store.tree import Frontier, node_pos, subtrees
 
@@ -37,6 +36,7 @@ _TXLOC = struct.Struct(">IQIQ")
 _VERSION = struct.Struct(">IB")
 _REF = struct.Struct(">IQI")
 _KEY_LEN = struct.Struct(">H")
+_FLAGS_LEN = struct.Struct(">BI")
 _WATERMARK = b"watermark"
 _INITIAL_MAP = 1 << 30
 
@@ -116,6 +116,8 @@ class IndexWriter:
             tree_cursor = txn.cursor(db.tree)
             versions = txn.cursor(db.versions)
             set_range, key_at, value_at, put = versions.set_range, versions.key, versions.value, versions.put
+            unpack_key_len, unpack_flags_len = _KEY_LEN.unpack_from, _FLAGS_LEN.unpack_from
+            pack_version, unpack_version = _VERSION.pack, _VERSION.unpack_from
             watermark = self.watermark
             for location, payload in records:
                 header = TxHeader.decode(payload)
@@ -127,24 +129,33 @@ class IndexWriter:
                     tree_cursor.put(_U64.pack(pos), node, append=True)
                 suffix = keys.tx_suffix(tx_id)
                 value_base = location.offset + HEADER_SIZE
-                for key, flags, voff, vlen in iter_entries(payload, header.size, header.n_entries):
-                    ik, long = keys.ikey(key)
-                    revision = 1
-                    if set_range(ik):
-                        found = key_at()
-                        if len(found) == len(ik) + keys.TX_SUFFIX and found.startswith(ik):
-                            revision = _VERSION.unpack_from(value_at())[0] + 1
-                    if long:
-                        flags |= LONG_KEY
-                    if vlen > inline_limit:
-                        flags |= EXTERNAL
-                        body = _REF.pack(location.segment, value_base + voff, vlen)
+                offset, end = header.size, len(payload)
+                # record.iter_entries, inlined: this loop runs once per entry ever written
+                for _ in range(header.n_entries):
+                    (klen,) = unpack_key_len(payload, offset)
+                    key = bytes(payload[offset + 2 : offset + 2 + klen])
+                    flags, vlen = unpack_flags_len(payload, offset + 2 + klen)
+                    voff = offset + 7 + klen
+                    offset = voff + vlen
+                    if offset > end:
+                        raise CorruptionError(f"tx {tx_id}: entry runs past the end of its record")
+                    escaped = key.replace(b"\x00", b"\x00\xff")
+                    if len(escaped) <= keys.REGULAR_MAX:
+                        ik = escaped + b"\x00\x01"
+                        head_extra = b""
                     else:
-                        body = payload[voff : voff + vlen]
-                    head = _VERSION.pack(revision, flags)
-                    if long:
-                        head += _KEY_LEN.pack(len(key)) + key
-                    put(ik + suffix, head + body)
+                        ik, _ = keys.ikey(key)
+                        flags |= LONG_KEY
+                        head_extra = _KEY_LEN.pack(klen) + key
+                    revision = 1
+                    if set_range(ik) and key_at()[:-8] == ik:
+                        revision = unpack_version(value_at())[0] + 1
+                    if vlen > inline_limit:
+                        put(ik + suffix, pack_version(revision, flags | EXTERNAL) + head_extra + _REF.pack(location.segment, value_base + voff, vlen))
+                    else:
+                        put(ik + suffix, pack_version(revision, flags) + head_extra + payload[voff:offset])
+                if offset != end:
+                    raise CorruptionError(f"tx {tx_id}: record has bytes after its last entry")
                 watermark = tx_id
             txn.put(_WATERMARK, _U64.pack(watermark), db=db.meta)
         self.watermark = watermark
