@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import lmdb
 
@@ -39,11 +39,11 @@ _KEY_LEN = struct.Struct(">H")
 _FLAGS_LEN = struct.Struct(">BI")
 _WATERMARK = b"watermark"
 _INITIAL_MAP = 1 << 30
+_MAX_TX = (1 << 64) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One version of a key."""
+class Entry(NamedTuple):
+    """One version of a key (a named tuple: it is built once per row read)."""
 
     key: bytes
     value: bytes
@@ -246,21 +246,31 @@ class IndexReader:
 
     def get(self, key: bytes, at_tx: int | None = None, include_deleted: bool = False) -> Entry | None:
         """The newest version of ``key`` (at or before ``at_tx``), None if absent or deleted."""
-        ik, _ = keys.ikey(key)
-        with self._txn() as txn:
-            cursor = txn.cursor(self.db.versions)
+        escaped = key.replace(b"\x00", b"\x00\xff")
+        ik = escaped + b"\x00\x01" if len(escaped) <= keys.REGULAR_MAX else keys.ikey(key)[0]
+        try:
+            txn = self.env.begin(db=self.db.versions)
+        except lmdb.MapResizedError:
+            self.env.set_mapsize(0)
+            txn = self.env.begin(db=self.db.versions)
+        try:
+            cursor = txn.cursor()
             if not cursor.set_range(ik if at_tx is None else ik + keys.tx_suffix(at_tx)):
                 return None
             raw_key = cursor.key()
-            if len(raw_key) != len(ik) + keys.TX_SUFFIX or not raw_key.startswith(ik):
+            if raw_key[: -keys.TX_SUFFIX] != ik:
                 return None
             raw = cursor.value()
+        finally:
+            txn.abort()
+        revision, flags = _VERSION.unpack_from(raw)
+        if flags & DELETED and not include_deleted:
+            return None
+        if flags & (LONG_KEY | EXTERNAL):
             if not self._key_matches(raw, key):
                 return None
-            entry = self._entry(raw_key, raw, key)
-        if entry.deleted and not include_deleted:
-            return None
-        return entry
+            return self._entry(raw_key, raw, key)
+        return Entry(key, raw[_VERSION.size :], _MAX_TX - _U64.unpack_from(raw_key, len(raw_key) - 8)[0], revision, bool(flags & DELETED))
 
     def history(self, key: bytes, offset: int = 0, limit: int | None = None, desc: bool = False) -> list[Entry]:
         """Versions of ``key`` (deletions included), oldest first unless ``desc``."""

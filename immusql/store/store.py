@@ -408,8 +408,9 @@ class Store:
 
     def get(self, key: bytes, at_tx: int | None = None) -> Entry | None:
         """The value of ``key`` now, or as of transaction ``at_tx``; None if absent or deleted."""
-        target = self._as_of(at_tx)
-        self._ready(target)
+        target = self._committed if at_tx is None else self._as_of(at_tx)
+        if self._indexed < target:
+            self.wait_indexed(target)
         return self._index.get(key, at_tx)
 
     def history(self, key: bytes, *, offset: int = 0, limit: int | None = None, desc: bool = False) -> list[Entry]:

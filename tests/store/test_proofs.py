@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 import random
 import struct
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from immusql.proofs import Checkpoint, ProofError, TxHeader, Verifier, leaf_hash, verify_consistency
-from immusql.store import Store
+from immusql.store import Store, StoreOptions
 from tests.proofs import rfc9162_naive as naive
 
 TX_COUNT = 300
@@ -367,6 +368,30 @@ def test_never_written_key_has_no_proof(open_store) -> None:
         store.prove_entry(b"other", at_tx=0)
     with pytest.raises(ValueError):
         store.prove_entry(b"other", at_tx=3)
+
+
+def test_proofs_survive_reopen_and_index_rebuild(open_store) -> None:
+    """Across small segments with every value outside the index, a reopened or reindexed store proves the same."""
+    options = {"segment_size": 4096, "inline_value_limit": 0}
+    store = open_store("reopen", **options)
+    log = grow(store, 90, seed=11)
+    last = store.checkpoint()
+    store.close()
+    assert len(os.listdir(store.layout.log)) > 3
+    leafs = log.tx_leafs
+    for rebuild in (False, True):
+        with Store.open(store.path, StoreOptions(**options), rebuild_index=rebuild) as reopened:
+            log.store = reopened
+            assert reopened.checkpoint() == last
+            assert [reopened.read_tx(i)[0] for i in range(1, 91)] == [tx.header for tx in log.txs]
+            assert [reopened.root(n) for n in range(1, 91)] == [naive.MTH(leafs[:n]) for n in range(1, 91)]
+            verifier = Verifier(reopened.verifier_key())
+            paths = PathCache(leafs)
+            for key, at_tx in itertools.product(KEYS, (None, 45)):
+                if log.version(key, at_tx or 90) is not None:
+                    check_entry_proof(log, verifier, paths, key, at_tx)
+            old = log.checkpoints[-1]
+            verifier.verify_consistency(reopened.prove_consistency(old.size, last.size), old.note, last.note)
 
 
 # -- tampering ----------------------------------------------------------------------------------
