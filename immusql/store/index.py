@@ -214,10 +214,11 @@ class IndexReader:
 
     def nodes(self, positions: list[int]) -> list[bytes]:
         """Stored tree nodes at the given positions, in order."""
+        packed = list(map(_U64.pack, positions))
         with self._txn() as txn:
-            found = dict(txn.cursor(self.db.tree).getmulti([_U64.pack(p) for p in positions]))
+            found = dict(txn.cursor(self.db.tree).getmulti(packed))
         try:
-            return [found[_U64.pack(p)] for p in positions]
+            return [found[key] for key in packed]
         except KeyError:
             raise CorruptionError("index is missing a tree node it should have") from None
 

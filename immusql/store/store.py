@@ -25,7 +25,7 @@ from typing import Any
 
 from immusql.errors import CorruptionError, IndexerError, LimitError, StoreClosedError, StoreError, StoreLockedError
 from immusql.proofs import merkle
-from immusql.proofs.hashing import EMPTY_HASH, TX_HEADER_SIZE, TxHeader
+from immusql.proofs.hashing import EMPTY_HASH, TX_HEADER_SIZE, TxHeader, leaf_hash
 from immusql.proofs.note import Checkpoint, open_checkpoint, sign_checkpoint, vkey
 from immusql.store import record
 from immusql.store.checkpoints import CheckpointLog, KeySource, load_key, load_or_create_key, public_bytes
@@ -36,7 +36,7 @@ from immusql.store.keys import prefix_end
 from immusql.store.layout import Layout
 from immusql.store.options import StoreOptions
 from immusql.store.segments import SegmentReader, SegmentWriter, recover
-from immusql.store.tree import consistency_plan, inclusion_plan, range_hashes
+from immusql.store.tree import consistency_plan, inclusion_nodes, node_hashes, range_hashes
 
 PROOF_FORMAT = "immusql-proof/v1"
 STORE_FORMAT = "immusql-store/v1"
@@ -441,12 +441,18 @@ class Store:
 
     def read_tx(self, tx_id: int) -> tuple[TxHeader, list[tuple[bytes, int, bytes]]]:
         """Header and (key, flags, value) entries of a committed transaction, from the log."""
+        tx_leaf, entries = self._read_record(tx_id)
+        return TxHeader.decode(tx_leaf), entries
+
+    def _read_record(self, tx_id: int) -> tuple[bytes, list[tuple[bytes, int, bytes]]]:
+        """The tx_leaf bytes and decoded entries of a committed transaction."""
         if not 1 <= tx_id <= self._committed:
             raise KeyError(f"no transaction {tx_id}")
         self._ready(tx_id)
         location, _ = self._index.tx_location(tx_id)
         payload = self._segments.read(location.segment, location.offset + HEADER_SIZE, location.size - HEADER_SIZE)
-        return record.decode(payload)
+        header, entries = record.decode(payload)
+        return payload[: header.size], entries
 
     # -- checkpoints and proofs ----------------------------------------------------------
 
@@ -479,25 +485,25 @@ class Store:
         if entry is None:
             raise KeyError(key)
         checkpoint = self.checkpoint()
-        header, entries = self.read_tx(entry.tx_id)
+        tx_leaf, entries = self._read_record(entry.tx_id)
         index = next((i for i, (k, _, _) in enumerate(entries) if k == key), None)
         if index is None:
             raise CorruptionError(f"tx {entry.tx_id}: the index says it writes {key[:64]!r}, its record does not")
-        leaves = record.entry_leaves(entries)
-        tx_path = range_hashes(inclusion_plan(entry.tx_id - 1, checkpoint.size), self._index.nodes)
-        _, flags, value = entries[index]
+        leaves = [record.leaf_of(*e) for e in entries]
+        tx_path = node_hashes(inclusion_nodes(entry.tx_id - 1, checkpoint.size), self._index.nodes)
+        entry_path = merkle.inclusion_path([leaf_hash(leaf) for leaf in leaves], index) if len(leaves) > 1 else []
         return {
             "format": PROOF_FORMAT,
             "checkpoint": checkpoint.note,
             "tree_size": checkpoint.size,
             "tx_id": entry.tx_id,
-            "tx_leaf": header.encode().hex(),
+            "tx_leaf": tx_leaf.hex(),
             "tx_path": [h.hex() for h in tx_path],
             "entry_index": index,
-            "entry_leaf": record.leaf_of(key, flags, value).hex(),
-            "entry_path": [h.hex() for h in merkle.inclusion_path(leaves, index)],
+            "entry_leaf": leaves[index].hex(),
+            "entry_path": [h.hex() for h in entry_path],
             "key": key.hex(),
-            "value": value.hex(),
+            "value": entries[index][2].hex(),
         }
 
     def prove_consistency(self, old_size: int, new_size: int) -> dict[str, Any]:

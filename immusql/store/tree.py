@@ -47,21 +47,50 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def inclusion_plan(index: int, size: int) -> list[Range]:
-    """Ranges whose hashes form the RFC 9162 inclusion path of leaf ``index``, leaf upward."""
+def inclusion_nodes(index: int, size: int) -> list[list[int]]:
+    """Stored node positions making up each element of the inclusion path of leaf ``index``, leaf upward.
+
+    Follows RFC 9162's PATH recursion: above the largest complete
+    subtree holding the leaf a sibling may need several nodes; below it, every
+    sibling is one stored node.
+    """
     if not 0 <= index < size:
         raise ValueError(f"leaf {index} is not in a tree of size {size}")
-    out: list[Range] = []
+    upper: list[list[int]] = []
     start, n, m = 0, size, index
-    while n > 1:
+    while n & (n - 1):
         k = _split(n)
         if m < k:
-            out.append((start + k, start + n))
+            upper.append([node_pos(level, i) for level, i in subtrees(start + k, start + n)])
             n = k
         else:
-            out.append((start, start + k))
+            level = k.bit_length() - 1
+            upper.append([node_pos(level, start >> level)])
             start, n, m = start + k, n - k, m - k
-    out.reverse()
+    leaf = start + m
+    lower = [[((((leaf >> level) ^ 1) + 1) << (level + 1)) - ((leaf >> level) ^ 1).bit_count() - 2] for level in range(n.bit_length() - 1)]
+    upper.reverse()
+    return lower + upper
+
+
+def node_hashes(groups: Sequence[Sequence[int]], fetch: Callable[[list[int]], Sequence[bytes]]) -> list[bytes]:
+    """Fold each group of stored nodes (left to right) into one hash, fetching all nodes at once."""
+    hashes = fetch([pos for group in groups for pos in group])
+    if len(hashes) == len(groups):
+        return list(hashes)
+    out = []
+    at = 0
+    for group in groups:
+        if len(group) == 1:
+            out.append(hashes[at])
+            at += 1
+            continue
+        end = at + len(group)
+        h = hashes[end - 1]
+        for i in range(end - 2, at - 1, -1):
+            h = node_hash(hashes[i], h)
+        out.append(h)
+        at = end
     return out
 
 
@@ -89,17 +118,7 @@ def consistency_plan(old: int, new: int) -> list[Range]:
 
 def range_hashes(ranges: Sequence[Range], fetch: Callable[[list[int]], Sequence[bytes]]) -> list[bytes]:
     """The Merkle Tree Hash of each range, reading every stored node they need in one fetch."""
-    parts = [subtrees(a, b) for a, b in ranges]
-    positions = [node_pos(level, index) for nodes in parts for level, index in nodes]
-    hashes = iter(fetch(positions))
-    out = []
-    for nodes in parts:
-        chunk = [next(hashes) for _ in nodes]
-        h = chunk[-1]
-        for left in reversed(chunk[:-1]):
-            h = node_hash(left, h)
-        out.append(h)
-    return out
+    return node_hashes([[node_pos(level, index) for level, index in subtrees(a, b)] for a, b in ranges], fetch)
 
 
 class Frontier:
