@@ -40,6 +40,7 @@ _FLAGS_LEN = struct.Struct(">BI")
 _WATERMARK = b"watermark"
 _INITIAL_MAP = 1 << 30
 _MAX_TX = (1 << 64) - 1
+_NODE_CACHE = 1 << 16  # tree nodes kept in memory by a reader, at most (about 6 MiB)
 
 
 class Entry(NamedTuple):
@@ -186,6 +187,7 @@ class IndexReader:
         self.env = open_env(path, writer=False)
         self.db = _Databases(self.env)
         self._read_value = read_value
+        self._node_cache: dict[int, bytes] = {}
 
     @contextmanager
     def _txn(self) -> Iterator[lmdb.Transaction]:
@@ -213,14 +215,23 @@ class IndexReader:
         return Location(segment, offset, size), commit_time
 
     def nodes(self, positions: list[int]) -> list[bytes]:
-        """Stored tree nodes at the given positions, in order."""
-        packed = list(map(_U64.pack, positions))
-        with self._txn() as txn:
-            found = dict(txn.cursor(self.db.tree).getmulti(packed))
-        try:
-            return [found[key] for key in packed]
-        except KeyError:
-            raise CorruptionError("index is missing a tree node it should have") from None
+        """Stored tree nodes at the given positions, in order.
+
+        Nodes never change once stored, so recently read ones are kept in memory:
+        the upper levels, shared by every proof, are then read from LMDB once.
+        """
+        cache = self._node_cache
+        missing = [p for p in positions if p not in cache]
+        if missing:
+            with self._txn() as txn:
+                found = txn.cursor(self.db.tree).getmulti(list(map(_U64.pack, missing)))
+            if len(found) != len(missing):
+                raise CorruptionError("index is missing a tree node it should have")
+            if len(cache) > _NODE_CACHE:
+                cache.clear()
+            for position, (_, node) in zip(missing, found):
+                cache[position] = node
+        return [cache[p] for p in positions]
 
     def _entry(self, raw_key: bytes, raw: bytes, key: bytes | None) -> Entry:
         revision, flags = _VERSION.unpack_from(raw)
