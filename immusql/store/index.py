@@ -220,18 +220,20 @@ class IndexReader:
         Nodes never change once stored, so recently read ones are kept in memory:
         the upper levels, shared by every proof, are then read from LMDB once.
         """
-        cache = self._node_cache
-        missing = [p for p in positions if p not in cache]
-        if missing:
-            with self._txn() as txn:
-                found = txn.cursor(self.db.tree).getmulti(list(map(_U64.pack, missing)))
-            if len(found) != len(missing):
-                raise CorruptionError("index is missing a tree node it should have")
-            if len(cache) > _NODE_CACHE:
-                cache.clear()
-            for position, (_, node) in zip(missing, found):
-                cache[position] = node
-        return [cache[p] for p in positions]
+        cache = self._node_cache  # shared by threads: read it once per position, never assume an entry stays
+        nodes = [cache.get(p) for p in positions]
+        missing = [p for p, node in zip(positions, nodes) if node is None]
+        if not missing:
+            return nodes  # type: ignore[return-value]
+        with self._txn() as txn:
+            found = txn.cursor(self.db.tree).getmulti(list(map(_U64.pack, missing)))
+        if len(found) != len(missing):
+            raise CorruptionError("index is missing a tree node it should have")
+        if len(cache) > _NODE_CACHE:
+            cache.clear()
+        fetched = {position: node for position, (_, node) in zip(missing, found)}
+        cache.update(fetched)
+        return [node if node is not None else fetched[p] for p, node in zip(positions, nodes)]
 
     def _entry(self, raw_key: bytes, raw: bytes, key: bytes | None) -> Entry:
         revision, flags = _VERSION.unpack_from(raw)

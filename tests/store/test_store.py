@@ -247,3 +247,29 @@ def test_scan_prefix_and_chunking(store):
     assert [e.key for e in store.scan(b"p/", desc=True, limit=3)] == [b"p/0999", b"p/0998", b"p/0997"]
     assert [e.key for e in store.scan(b"p/", start=b"p/0500", end=b"p/0503")] == [b"p/0500", b"p/0501", b"p/0502"]
     assert len(list(store.scan(at_tx=1))) == 1000
+
+
+def test_a_killed_index_process_is_restarted(store):
+    import signal
+
+    for i in range(20):
+        store.set(b"before%d" % i, b"x")
+    store.wait_indexed()
+    os.kill(store._indexer._proc.pid, signal.SIGKILL)
+    for i in range(20):
+        store.set(b"after%d" % i, b"y")
+    assert store.get(b"after19").value == b"y"
+    assert len(list(store.scan(b"before"))) == 20
+    assert store.prove_entry(b"after3")["tx_id"] == 24
+
+
+def test_proofs_stay_right_when_the_node_cache_overflows(store, monkeypatch):
+    from immusql.proofs import Verifier
+    from immusql.store import index
+
+    monkeypatch.setattr(index, "_NODE_CACHE", 4)
+    for i in range(300):
+        store.set(b"k%03d" % i, b"v%d" % i)
+    verifier = Verifier(store.verifier_key())
+    for i in range(0, 300, 7):
+        assert verifier.verify_entry(store.prove_entry(b"k%03d" % i)).value == b"v%d" % i
