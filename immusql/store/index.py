@@ -214,11 +214,11 @@ class IndexReader:
         segment, offset, size, commit_time = _TXLOC.unpack(raw)
         return Location(segment, offset, size), commit_time
 
-    def nodes(self, positions: list[int]) -> list[bytes]:
+    def nodes(self, positions: list[int], cache_from: int = 0) -> list[bytes]:
         """Stored tree nodes at the given positions, in order.
 
-        Nodes never change once stored, so recently read ones are kept in memory:
-        the upper levels, shared by every proof, are then read from LMDB once.
+        Nodes never change once stored, so those from ``positions[cache_from:]`` on
+        (the upper levels of a path, shared by many proofs) are kept in memory.
         """
         cache = self._node_cache  # shared by threads: read it once per position, never assume an entry stays
         nodes = [cache.get(p) for p in positions]
@@ -232,7 +232,7 @@ class IndexReader:
         if len(cache) > _NODE_CACHE:
             cache.clear()
         fetched = {position: node for position, (_, node) in zip(missing, found)}
-        cache.update(fetched)
+        cache.update((p, fetched[p]) for p in positions[cache_from:] if p in fetched)
         return [node if node is not None else fetched[p] for p, node in zip(positions, nodes)]
 
     def _entry(self, raw_key: bytes, raw: bytes, key: bytes | None) -> Entry:

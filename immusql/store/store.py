@@ -41,6 +41,7 @@ from immusql.store.tree import consistency_plan, inclusion_nodes, node_hashes, r
 PROOF_FORMAT = "immusql-proof/v1"
 STORE_FORMAT = "immusql-store/v1"
 _MAX_RESTARTS = 3
+_UNCACHED_LEVELS = 8  # path levels below this differ for every 256 leaves: not worth caching
 
 
 @dataclass(slots=True)
@@ -490,7 +491,7 @@ class Store:
         if index is None:
             raise CorruptionError(f"tx {entry.tx_id}: the index says it writes {key[:64]!r}, its record does not")
         leaves = [record.leaf_of(*e) for e in entries]
-        tx_path = node_hashes(inclusion_nodes(entry.tx_id - 1, checkpoint.size), self._index.nodes)
+        tx_path = node_hashes(inclusion_nodes(entry.tx_id - 1, checkpoint.size), self._path_nodes)
         entry_path = merkle.inclusion_path([leaf_hash(leaf) for leaf in leaves], index) if len(leaves) > 1 else []
         return {
             "format": PROOF_FORMAT,
@@ -505,6 +506,10 @@ class Store:
             "key": key.hex(),
             "value": entries[index][2].hex(),
         }
+
+    def _path_nodes(self, positions: list[int]) -> list[bytes]:
+        """Nodes of an inclusion path; its lowest levels are particular to one leaf, so not cached."""
+        return self._index.nodes(positions, cache_from=_UNCACHED_LEVELS)
 
     def prove_consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
         """RFC 9162 consistency proof between two tree sizes of this log."""
