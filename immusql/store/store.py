@@ -153,6 +153,7 @@ class Store:
         self._leading = False
         self._idle = threading.Condition(self._queue_lock)
         self._closed = False
+        self._group_commits = 0
         self._failed: BaseException | None = None
         self._checkpoint_lock = threading.Lock()
         self._indexer = IndexProcess(self.path, options.inline_value_limit, self._on_watermark, self._on_indexer_exit)
@@ -368,6 +369,7 @@ class Store:
         try:
             self._writer.append(parts, size)
             self._writer.sync()
+            self._group_commits += 1
         except OSError as exc:
             # After a failed write or fsync the file's state is unknown: stop writing (reopen to recover).
             self._failed = exc
@@ -392,6 +394,10 @@ class Store:
     def tx_id(self) -> int:
         """Id of the last acknowledged transaction (the tree size)."""
         return self._committed
+
+    def stats(self) -> dict[str, int]:
+        """Counters since open: last tx id, transactions indexed, group commits (one write and fsync each)."""
+        return {"tx_id": self._committed, "indexed": self._indexed, "group_commits": self._group_commits}
 
     def _as_of(self, at_tx: int | None) -> int:
         committed = self._committed
