@@ -109,6 +109,8 @@ class Store:
         try:
             self._open_locked(options, signing_key, origin, rebuild_index)
         except BaseException:
+            self._closed = True
+            self._close_parts()
             self._release()
             raise
 
@@ -199,14 +201,20 @@ class Store:
             if self._failed is None and self._index_failure is None and self._committed:
                 self.checkpoint()
         finally:
-            self._indexer.stop()
-            self._index.close()
-            self._segments.close()
-            self._writer.close()
-            self._checkpoints.close()
+            self._close_parts()
             if self._index_failure is None:
                 os.unlink(self.layout.open_marker)
             self._release()
+
+    def _close_parts(self) -> None:
+        """Stop the index process and close every file the store opened (as far as open got)."""
+        indexer = self.__dict__.get("_indexer")
+        if indexer is not None:
+            indexer.stop()
+        for name in ("_index", "_segments", "_writer", "_checkpoints"):
+            part = self.__dict__.get(name)
+            if part is not None:
+                part.close()
 
     def _release(self) -> None:
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
@@ -231,6 +239,8 @@ class Store:
             self._index_cond.notify_all()
 
     def _on_indexer_exit(self, status: int) -> None:
+        if self._closed:
+            return
         with self._index_cond:
             self._restarts += 1
             if self._restarts > _MAX_RESTARTS:

@@ -162,3 +162,19 @@ def test_readers_see_whole_transactions_while_writers_commit(store):
         t.join()
     assert not errors, errors[:3]
     assert store.get(b"pair/a").revision == 300
+
+
+def test_a_refused_open_leaves_nothing_open(tmp_path):
+    path = tmp_path / "s"
+    _fill(path)
+    segment = _last_segment(path)
+    import shutil
+
+    shutil.rmtree(path / "index")
+    with open(segment, "r+b") as f:
+        f.truncate(os.path.getsize(segment) - 10)
+    fds_before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        with pytest.raises(CorruptionError):
+            Store.open(path)
+    assert len(os.listdir("/proc/self/fd")) <= fds_before
