@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import NamedTuple
 
 import lmdb
@@ -189,25 +188,21 @@ class IndexReader:
         self._read_value = read_value
         self._node_cache: dict[int, bytes] = {}
 
-    @contextmanager
-    def _txn(self) -> Iterator[lmdb.Transaction]:
+    def _begin(self, db: lmdb._Database | None = None) -> lmdb.Transaction:
+        """A read transaction (itself a context manager that ends it)."""
         try:
-            txn = self.env.begin()
+            return self.env.begin(db=db)
         except lmdb.MapResizedError:
             self.env.set_mapsize(0)  # the index process grew the map: adopt its size
-            txn = self.env.begin()
-        try:
-            yield txn
-        finally:
-            txn.abort()
+            return self.env.begin(db=db)
 
     def watermark(self) -> int:
-        with self._txn() as txn:
+        with self._begin() as txn:
             return _watermark(txn, self.db.meta)
 
     def tx_location(self, tx_id: int) -> tuple[Location, int]:
         """Location of a transaction's record and its commit time."""
-        with self._txn() as txn:
+        with self._begin() as txn:
             raw = txn.get(_U64.pack(tx_id), db=self.db.tx)
         if raw is None:
             raise KeyError(tx_id)
@@ -225,7 +220,7 @@ class IndexReader:
         missing = [p for p, node in zip(positions, nodes) if node is None]
         if not missing:
             return nodes  # type: ignore[return-value]
-        with self._txn() as txn:
+        with self._begin() as txn:
             found = txn.cursor(self.db.tree).getmulti(list(map(_U64.pack, missing)))
         if len(found) != len(missing):
             raise CorruptionError("index is missing a tree node it should have")
@@ -262,11 +257,7 @@ class IndexReader:
         """The newest version of ``key`` (at or before ``at_tx``), None if absent or deleted."""
         escaped = key.replace(b"\x00", b"\x00\xff")
         ik = escaped + b"\x00\x01" if len(escaped) <= keys.REGULAR_MAX else keys.ikey(key)[0]
-        try:
-            txn = self.env.begin(db=self.db.versions)
-        except lmdb.MapResizedError:
-            self.env.set_mapsize(0)
-            txn = self.env.begin(db=self.db.versions)
+        txn = self._begin(self.db.versions)
         try:
             cursor = txn.cursor()
             if not cursor.set_range(ik if at_tx is None else ik + keys.tx_suffix(at_tx)):
@@ -292,7 +283,7 @@ class IndexReader:
         out: list[Entry] = []
         if limit is not None and limit <= 0:
             return out
-        with self._txn() as txn:
+        with self._begin() as txn:
             cursor = txn.cursor(self.db.versions)
             if desc:
                 found = cursor.set_range(ik)
@@ -334,7 +325,7 @@ class IndexReader:
         remaining = limit
         position: bytes | None = None  # where the next chunk resumes (an LMDB key)
         while remaining is None or remaining > 0:
-            with self._txn() as txn:
+            with self._begin() as txn:
                 batch, position = self._scan_chunk(txn, start, end, at_tx, desc, position, chunk)
             for entry in batch:
                 yield entry
