@@ -101,7 +101,6 @@ class Tail:
     """The end of the log as found at open."""
 
     last_tx: int
-    end: Location | None  # the last whole record (None: the log is empty)
     unindexed_bytes: int
     last_commit_time_us: int  # of the last record found after the resume point (0: none)
 
@@ -115,7 +114,7 @@ def recover(log_dir: str, resume: Location | None, resume_tx: int) -> Tail:
     """
     segments = list_segments(log_dir)
     expected = resume_tx + 1
-    end, unindexed, commit_time = resume, 0, 0
+    unindexed, commit_time = 0, 0
     if resume is not None:
         _check_resume(log_dir, resume, resume_tx)
     for item in iter_records(log_dir, resume):
@@ -133,10 +132,9 @@ def recover(log_dir: str, resume: Location | None, resume_tx: int) -> Tail:
         if header.tx_id != expected:
             raise CorruptionError(f"tx {expected}: segment {location.segment} at offset {location.offset} holds tx {header.tx_id}")
         expected += 1
-        end = location
         unindexed += location.size
         commit_time = header.commit_time_us
-    return Tail(expected - 1, end, unindexed, commit_time)
+    return Tail(expected - 1, unindexed, commit_time)
 
 
 def _check_resume(log_dir: str, resume: Location, resume_tx: int) -> None:

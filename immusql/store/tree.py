@@ -23,11 +23,6 @@ def node_pos(level: int, index: int) -> int:
     return ((index + 1) << (level + 1)) - index.bit_count() - 2
 
 
-def stored_nodes(size: int) -> int:
-    """How many nodes a tree of ``size`` leaves has stored."""
-    return 2 * size - size.bit_count()
-
-
 def subtrees(start: int, end: int) -> list[Node]:
     """Decompose [start, end) into complete aligned subtrees, left to right.
 
