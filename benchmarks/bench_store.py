@@ -95,6 +95,21 @@ def single_entry_txs(directory: str, writers: int, seconds: float) -> float:
     return sum(counts) / elapsed
 
 
+def proofs_of_one_large_tx(directory: str, entries: int = 1000) -> float:
+    """Entry proofs per second when proving every entry of one 1000-entry transaction (a bulk insert's rows)."""
+    path = os.path.join(directory, "large-tx")
+    with Store.open(path) as store:
+        ops = [(b"row/%06d" % i, os.urandom(100)) for i in range(entries)]
+        store.commit(ops)
+        store.checkpoint()
+        start = time.perf_counter()
+        for key, _ in ops:
+            store.prove_entry(key)
+        elapsed = time.perf_counter() - start
+    shutil.rmtree(path)
+    return entries / elapsed
+
+
 def build_store(path: str, txs: int, writers: int = 8) -> list[bytes]:
     """A store of ``txs`` single-entry transactions (fsync off while loading); returns its keys."""
     keys = [b"key-%012d" % i for i in range(txs)]
@@ -171,6 +186,8 @@ def main() -> None:
             results[f"single_{writers}w_tx_per_s"] = rate
             extra = f" = {rate / results['fsync_per_s']:.0%} of the fsync rate" if writers == 1 else ""
             print(f"single-entry transactions, {writers} writer(s): {rate:,.0f} tx/s{extra}", flush=True)
+        results["large_tx_proofs_per_s"] = proofs_of_one_large_tx(base)
+        print(f"entry proofs of all entries of one 1000-entry transaction: {results['large_tx_proofs_per_s']:,.0f}/s", flush=True)
         txs = 20_000 if quick else 1_000_000
         path = os.path.join(base, "big")
         start = time.perf_counter()

@@ -22,8 +22,8 @@ def _up(level: Sequence[bytes]) -> list[bytes]:
     return up
 
 
-def _levels(leaf_hashes: Sequence[bytes]) -> list[Sequence[bytes]]:
-    """Every level of the tree, leaves first, root level last."""
+def levels(leaf_hashes: Sequence[bytes]) -> list[Sequence[bytes]]:
+    """Every level of the tree, leaves first, root level last (keep it to take many paths)."""
     levels = [leaf_hashes]
     while len(levels[-1]) > 1:
         levels.append(_up(levels[-1]))
@@ -42,15 +42,18 @@ def root(leaf_hashes: Sequence[bytes]) -> bytes:
 
 def inclusion_path(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
     """Inclusion path of leaf ``index`` (RFC 9162 2.1.3.1), leaf end first."""
-    if not 0 <= index < len(leaf_hashes):
-        raise ValueError(f"leaf {index} is not in a tree of size {len(leaf_hashes)}")
+    return path_from_levels(levels(leaf_hashes), index)
+
+
+def path_from_levels(tree: Sequence[Sequence[bytes]], index: int) -> list[bytes]:
+    """Inclusion path of leaf ``index`` from a tree's ``levels``: O(log n), no hashing."""
+    if not 0 <= index < len(tree[0]):
+        raise ValueError(f"leaf {index} is not in a tree of size {len(tree[0])}")
     path = []
-    level = leaf_hashes
-    while len(level) > 1:
+    for level in tree[:-1]:
         sibling = index ^ 1
         if sibling < len(level):  # else the node is promoted and has no sibling at this level
             path.append(level[sibling])
-        level = _up(level)
         index >>= 1
     return path
 
@@ -62,12 +65,12 @@ def consistency_path(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]
         raise ValueError(f"no consistency proof from size {old_size} to size {new_size}")
     if old_size in (0, new_size):
         return []
-    levels = _levels(leaf_hashes)
+    tree = levels(leaf_hashes)
 
     def node(start: int, end: int) -> bytes:
         # RFC subtrees are always whole nodes of the level structure (see module docstring).
         level = (end - start - 1).bit_length()
-        return levels[level][start >> level]
+        return tree[level][start >> level]
 
     # SUBPROOF unrolled: each step appends after recursing, so collect the tail and reverse it.
     tail = []

@@ -18,7 +18,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +41,8 @@ from immusql.store.tree import consistency_plan, inclusion_nodes, node_hashes, r
 PROOF_FORMAT = "immusql-proof/v1"
 STORE_FORMAT = "immusql-store/v1"
 _MAX_RESTARTS = 3
+_CACHED_TX_ENTRIES = 16  # transactions at least this large keep their entry tree for further proofs
+_TX_CACHE_BYTES = 32 << 20
 _UNCACHED_LEVELS = 8  # path levels below this differ for every 256 leaves: not worth caching
 
 
@@ -158,6 +160,9 @@ class Store:
         self._group_commits = 0
         self._failed: BaseException | None = None
         self._checkpoint_lock = threading.Lock()
+        self._tx_cache: OrderedDict[int, tuple[tuple, int]] = OrderedDict()  # tx id -> (entry tree, bytes)
+        self._tx_cache_bytes = 0
+        self._tx_cache_lock = threading.Lock()
         self._indexer = IndexProcess(self.path, options.inline_value_limit, self._on_watermark, self._on_indexer_exit)
         self._indexer.start()
         self._indexer.notify(self._committed)
@@ -502,13 +507,8 @@ class Store:
         if entry is None:
             raise KeyError(key)
         checkpoint = self.checkpoint()
-        tx_leaf, entries = self._read_record(entry.tx_id)
-        index = next((i for i, (k, _, _) in enumerate(entries) if k == key), None)
-        if index is None:
-            raise CorruptionError(f"tx {entry.tx_id}: the index says it writes {key[:64]!r}, its record does not")
-        leaves = [record.leaf_of(*e) for e in entries]
+        tx_leaf, entries, leaves, entry_path, index = self._entry_in_tx(entry.tx_id, key)
         tx_path = node_hashes(inclusion_nodes(entry.tx_id - 1, checkpoint.size), self._path_nodes)
-        entry_path = merkle.inclusion_path([leaf_hash(leaf) for leaf in leaves], index) if len(leaves) > 1 else []
         return {
             "format": PROOF_FORMAT,
             "checkpoint": checkpoint.note,
@@ -522,6 +522,41 @@ class Store:
             "key": key.hex(),
             "value": entries[index][2].hex(),
         }
+
+    def _entry_in_tx(self, tx_id: int, key: bytes) -> tuple[bytes, list[tuple[bytes, int, bytes]], list[bytes], list[bytes], int]:
+        """(tx_leaf, entries, entry leaves, entry path, index) of ``key`` in transaction ``tx_id``.
+
+        A large transaction's entry tree is kept (in a byte-bounded LRU), so that
+        proving each of its entries costs O(log m) rather than rehashing all m.
+        """
+        with self._tx_cache_lock:
+            hit = self._tx_cache.get(tx_id)
+            if hit is not None:
+                self._tx_cache.move_to_end(tx_id)
+        cached = hit[0] if hit is not None else None
+        if cached is None:
+            tx_leaf, entries = self._read_record(tx_id)
+            leaves = [record.leaf_of(*e) for e in entries]
+            tree = merkle.levels([leaf_hash(leaf) for leaf in leaves])
+            positions = {k: i for i, (k, _, _) in enumerate(entries)}
+            cached = (tx_leaf, entries, leaves, tree, positions)
+            if len(entries) >= _CACHED_TX_ENTRIES:
+                self._remember_tx(tx_id, cached, sum(len(k) + len(v) + 200 for k, _, v in entries))
+        tx_leaf, entries, leaves, tree, positions = cached
+        index = positions.get(key)
+        if index is None:
+            raise CorruptionError(f"tx {tx_id}: the index says it writes {key[:64]!r}, its record does not")
+        return tx_leaf, entries, leaves, merkle.path_from_levels(tree, index), index
+
+    def _remember_tx(self, tx_id: int, item: tuple, size: int) -> None:
+        with self._tx_cache_lock:
+            if tx_id in self._tx_cache:
+                return
+            self._tx_cache[tx_id] = (item, size)
+            self._tx_cache_bytes += size
+            while self._tx_cache_bytes > _TX_CACHE_BYTES and len(self._tx_cache) > 1:
+                _, (_, evicted) = self._tx_cache.popitem(last=False)
+                self._tx_cache_bytes -= evicted
 
     def _path_nodes(self, positions: list[int]) -> list[bytes]:
         """Nodes of an inclusion path; its lowest levels are particular to one leaf, so not cached."""

@@ -563,3 +563,21 @@ def test_random_histories_prove_every_latest_version(open_store, txs: list[dict[
             assert verified.checkpoint.size == len(txs)
     finally:
         store.close()
+
+
+def test_every_entry_of_large_transactions_proves_with_a_bounded_cache(open_store, monkeypatch):
+    """Large transactions keep their entry tree for further proofs; the cache stays within its byte bound."""
+    from immusql.store import store as store_module
+
+    monkeypatch.setattr(store_module, "_TX_CACHE_BYTES", 60_000)
+    store = open_store("big-txs")
+    written = {}
+    for t in range(3):
+        ops = [(b"t%d/%04d" % (t, i), os.urandom(40)) for i in range(300)]
+        store.commit(ops)
+        written.update(ops)
+    verifier = Verifier(store.verifier_key())
+    for key, value in written.items():
+        assert verifier.verify_entry(store.prove_entry(key)).value == value
+    assert 0 < len(store._tx_cache) < 3
+    assert store._tx_cache_bytes <= 60_000 or len(store._tx_cache) == 1
