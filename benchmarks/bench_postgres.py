@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import pwd
 import re
-import shutil
 import subprocess
-import tempfile
+import sys
 
-PORT = 54329
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.pg_oracle import Postgres, as_postgres  # noqa: E402
+
 SINGLE = "INSERT INTO kv VALUES (sha256((random()::text || clock_timestamp()::text)::bytea), convert_to(repeat('v', 100), 'UTF8'));\n"
 BATCH = (
     "INSERT INTO kv SELECT sha256((random()::text || g::text || clock_timestamp()::text)::bytea), "
@@ -28,19 +28,9 @@ BATCH = (
 )
 
 
-def _bindir() -> str:
-    return subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return cmd
-    return ["runuser", "-u", "postgres", "--", *cmd]
-
-
-def _pgbench(bindir: str, script: str, clients: int, seconds: int) -> float:
+def _pgbench(server: Postgres, script: str, clients: int, seconds: int) -> float:
     out = subprocess.run(
-        _as_postgres([f"{bindir}/pgbench", "-n", "-h", "127.0.0.1", "-p", str(PORT), "-U", "postgres", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), "-f", script, "postgres"]),
+        as_postgres([f"{server.bindir}/pgbench", "-n", "-h", server.host, "-p", str(server.port), "-U", server.user, "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), "-f", script, "postgres"]),
         capture_output=True,
         text=True,
         check=True,
@@ -48,40 +38,34 @@ def _pgbench(bindir: str, script: str, clients: int, seconds: int) -> float:
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
+def _psql(server: Postgres, sql: str) -> str:
+    return subprocess.run(as_postgres([f"{server.bindir}/psql", "-h", server.host, "-p", str(server.port), "-U", server.user, "-Atc", sql, "postgres"]), capture_output=True, text=True, check=True).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--dir", help="parent of the temp data directory (the disk under test)")
     args = parser.parse_args()
-    bindir = _bindir()
-    base = tempfile.mkdtemp(prefix="immusql-pg-", dir=args.dir)
-    data = os.path.join(base, "data")
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam("postgres")
-        os.chown(base, pw.pw_uid, pw.pw_gid)
+    server = Postgres.start(args.dir, durable=True)
     try:
-        subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust"]), check=True, capture_output=True)
-        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(base, "log"), "-o", f"-p {PORT} -k {base} -c listen_addresses=127.0.0.1", "-w", "start"]), check=True, capture_output=True)
-        try:
-            subprocess.run(_as_postgres([f"{bindir}/psql", "-h", "127.0.0.1", "-p", str(PORT), "-U", "postgres", "-c", "CREATE TABLE kv (k bytea PRIMARY KEY, v bytea)"]), check=True, capture_output=True)
-            scripts = {}
-            for name, body in (("single", SINGLE), ("batch", BATCH)):
-                scripts[name] = os.path.join(base, f"{name}.sql")
-                with open(scripts[name], "w") as f:
-                    f.write(body)
-                os.chmod(scripts[name], 0o644)
-            settings = subprocess.run(_as_postgres([f"{bindir}/psql", "-h", "127.0.0.1", "-p", str(PORT), "-U", "postgres", "-Atc", "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit') || ' ' || version()"]), capture_output=True, text=True, check=True).stdout.strip()
-            print(f"PostgreSQL: fsync, synchronous_commit, version = {settings}", flush=True)
-            for clients in (1, 4):
-                tps = _pgbench(bindir, scripts["batch"], clients, args.seconds)
-                print(f"PostgreSQL batched writes, 1000 rows/tx, {clients} client(s): {tps * 1000:,.0f} rows/s", flush=True)
-            for clients in (1, 16):
-                tps = _pgbench(bindir, scripts["single"], clients, args.seconds)
-                print(f"PostgreSQL single-row transactions, {clients} client(s): {tps:,.0f} tx/s", flush=True)
-        finally:
-            subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "stop"]), capture_output=True)
+        _psql(server, "CREATE TABLE kv (k bytea PRIMARY KEY, v bytea)")
+        scripts = {}
+        for name, body in (("single", SINGLE), ("batch", BATCH)):
+            scripts[name] = os.path.join(server.base, f"{name}.sql")
+            with open(scripts[name], "w") as f:
+                f.write(body)
+            os.chmod(scripts[name], 0o644)
+        settings = _psql(server, "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit') || ' ' || version()")
+        print(f"PostgreSQL: fsync, synchronous_commit, version = {settings}", flush=True)
+        for clients in (1, 4):
+            tps = _pgbench(server, scripts["batch"], clients, args.seconds)
+            print(f"PostgreSQL batched writes, 1000 rows/tx, {clients} client(s): {tps * 1000:,.0f} rows/s", flush=True)
+        for clients in (1, 16):
+            tps = _pgbench(server, scripts["single"], clients, args.seconds)
+            print(f"PostgreSQL single-row transactions, {clients} client(s): {tps:,.0f} tx/s", flush=True)
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -25,3 +25,18 @@ def open_store(tmp_path):
 @pytest.fixture
 def store(open_store) -> Store:
     return open_store()
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """An autocommit psycopg connection to a throwaway PostgreSQL 15: the oracle of differential tests."""
+    import psycopg
+
+    from tests.pg_oracle import Postgres
+
+    server = Postgres.start()
+    try:
+        with psycopg.connect(server.conninfo, autocommit=True) as conn:
+            yield conn
+    finally:
+        server.stop()
