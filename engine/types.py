@@ -1,0 +1,363 @@
+"""SQL types: PostgreSQL's names, OIDs and text input/output, for the scalar types.
+
+A value is held as a plain Python object (NULL is None): bool, int (int2, int4,
+int8), float (float4, float8), Decimal (numeric), str (text, varchar, char),
+bytes (bytea), UUID (uuid). ``parse`` reads PostgreSQL's text form, raising the
+SQLSTATE PostgreSQL raises; ``format`` writes the text form PostgreSQL's output
+function writes. Date/time types, intervals, json and arrays come with the engine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from catalog.keycodec import KeyType
+from engine.errors import DataError, invalid_text, out_of_range, too_long
+
+
+@dataclass(frozen=True, slots=True)
+class SqlType:
+    """A type with its modifier: ``varchar(10)`` is (base varchar, typmod 10)."""
+
+    base: str  # PostgreSQL's internal name: int4, varchar, numeric, ...
+    oid: int
+    key: KeyType
+    parse: Callable[[str, int], Any]  # (text, typmod) -> value
+    format: Callable[[Any], str]
+    typmod: int = -1  # varchar/char: length; numeric: (precision << 16) | scale
+
+    def __call__(self, typmod: int) -> SqlType:
+        return SqlType(self.base, self.oid, self.key, self.parse, self.format, typmod)
+
+    def input(self, text: str) -> Any:
+        """Parse PostgreSQL's text form of a value of this type."""
+        return self.parse(text, self.typmod)
+
+    @property
+    def display(self) -> str:
+        """The name PostgreSQL's format_type shows, modifier included."""
+        name = _DISPLAY[self.base]
+        if self.typmod < 0:
+            return name
+        if self.base == "numeric":
+            return f"numeric({self.typmod >> 16},{self.typmod & 0xFFFF})"
+        return f"{name}({self.typmod})"
+
+
+# -- bool ----------------------------------------------------------------------------------
+
+
+def parse_bool(text: str, typmod: int = -1) -> bool:
+    word = text.strip(_WS).lower()
+    if word:
+        # any prefix of true/false/yes/no, and on/off from two letters (PostgreSQL's parse_bool)
+        for full, value in (("true", True), ("false", False), ("yes", True), ("no", False)):
+            if full.startswith(word):
+                return value
+        if word in ("on", "1"):
+            return True
+        if word in ("off", "of", "0"):
+            return False
+    raise invalid_text("boolean", text)
+
+
+def format_bool(value: bool) -> str:
+    return "t" if value else "f"
+
+
+# -- integers ------------------------------------------------------------------------------
+
+_WS = " \t\n\r\v\f"  # PostgreSQL's isspace(): ASCII only, as is every digit class below
+_INTEGER = re.compile(r"[ \t\n\r\v\f]*([+-]?[0-9]+)[ \t\n\r\v\f]*\Z")
+_INT_NAMES = {16: "smallint", 32: "integer", 64: "bigint"}
+
+
+def _int_parser(bits: int) -> Callable[[str, int], int]:
+    low, high, name = -(1 << (bits - 1)), (1 << (bits - 1)) - 1, _INT_NAMES[bits]
+
+    def parse(text: str, typmod: int = -1) -> int:
+        match = _INTEGER.match(text)
+        if match is None:
+            raise invalid_text(name, text)
+        value = int(match.group(1))
+        if not low <= value <= high:
+            raise out_of_range(f'value "{text}" is out of range for type {name}')
+        return value
+
+    return parse
+
+
+def check_int(value: int, bits: int) -> int:
+    """Raise PostgreSQL's overflow error when an integer result leaves its type's range."""
+    if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+        raise out_of_range(f"{_INT_NAMES[bits]} out of range")
+    return value
+
+
+# -- floats --------------------------------------------------------------------------------
+
+_FLOAT = re.compile(r"[ \t\n\r\v\f]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\n\r\v\f]*\Z")
+_SPECIAL = {"nan": math.nan, "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
+_F32 = struct.Struct("f")
+
+
+def _float_parser(single: bool) -> Callable[[str, int], float]:
+    name = "real" if single else "double precision"
+
+    def parse(text: str, typmod: int = -1) -> float:
+        word = text.strip(_WS).lower()
+        if word in _SPECIAL:
+            return _SPECIAL[word]
+        if _FLOAT.match(text) is None:
+            raise invalid_text(name, text)
+        exact = Decimal(word)
+        value = float(exact)
+        if single and not math.isinf(value):
+            value = _to_single(value)
+        if math.isinf(value) or (value == 0.0 and exact != 0):
+            raise out_of_range(f'"{text.strip(_WS)}" is out of range for type {name}')
+        return value
+
+    return parse
+
+
+def _to_single(value: float) -> float:
+    try:
+        return _F32.unpack(_F32.pack(value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def _shortest_single(value: float) -> str:
+    """Fewest significant digits that read back as the same float4."""
+    for digits in range(1, 10):
+        text = f"{value:.{digits}e}" if digits > 1 else f"{value:.0e}"
+        if _to_single(float(text)) == value:
+            return text
+    return f"{value:.9e}"
+
+
+def _decimal_digits(text: str) -> tuple[str, int]:
+    """Significant digits (no trailing zeros) and decimal exponent of the first one."""
+    _, digits, exp = Decimal(text).as_tuple()
+    exponent = len(digits) + exp - 1
+    return "".join(map(str, digits)).rstrip("0") or "0", exponent
+
+
+def _float_formatter(single: bool) -> Callable[[float], str]:
+    limit = 6 if single else 15  # FLT_DIG / DBL_DIG: from this decimal exponent on, exponent notation
+
+    def format_float(value: float) -> str:
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        if value == 0.0:
+            return "-0" if math.copysign(1.0, value) < 0 else "0"
+        digits, exponent = _decimal_digits(_shortest_single(value) if single else repr(value))
+        sign = "-" if value < 0 else ""
+        if exponent < -4 or exponent >= limit:
+            body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+            return f"{sign}{body}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+        if exponent >= len(digits) - 1:
+            return sign + digits + "0" * (exponent - len(digits) + 1)
+        if exponent >= 0:
+            return f"{sign}{digits[: exponent + 1]}.{digits[exponent + 1 :]}"
+        return f"{sign}0.{'0' * (-exponent - 1)}{digits}"
+
+    return format_float
+
+
+# -- numeric -------------------------------------------------------------------------------
+
+_NUMERIC = _FLOAT
+_NUMERIC_SPECIAL = {"nan": Decimal("NaN"), "infinity": Decimal("Infinity"), "+infinity": Decimal("Infinity"), "-infinity": Decimal("-Infinity"), "inf": Decimal("Infinity"), "+inf": Decimal("Infinity"), "-inf": Decimal("-Infinity")}
+
+
+def parse_numeric(text: str, typmod: int = -1) -> Decimal:
+    word = text.strip(_WS).lower()
+    if word in _NUMERIC_SPECIAL:
+        value = _NUMERIC_SPECIAL[word]
+    elif _NUMERIC.match(text) is None:
+        raise invalid_text("numeric", text)
+    else:
+        value = Decimal(word)
+        if value.as_tuple().exponent > 0:  # 1.5e2 is 150 with scale 0, as PostgreSQL keeps it
+            value = value.quantize(Decimal(1))
+    return apply_numeric_typmod(value, typmod)
+
+
+def apply_numeric_typmod(value: Decimal, typmod: int) -> Decimal:
+    """Round to the column's scale (half away from zero) and check its precision, as numeric(p,s) does."""
+    if typmod < 0 or value.is_nan():
+        return value
+    if value.is_infinite():
+        raise DataError(
+            "numeric field overflow",
+            sqlstate="22003",
+            detail=f"A field with precision {typmod >> 16}, scale {typmod & 0xFFFF} cannot hold an infinite value.",
+        )
+    precision, scale = typmod >> 16, typmod & 0xFFFF
+    try:
+        rounded = value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        rounded = None
+    if rounded is None or (rounded and rounded.adjusted() >= precision - scale):
+        raise DataError(
+            "numeric field overflow",
+            sqlstate="22003",
+            detail=f"A field with precision {precision}, scale {scale} must round to an absolute value less than 10^{precision - scale}.",
+        )
+    return rounded
+
+
+def format_numeric(value: Decimal) -> str:
+    if value.is_nan():
+        return "NaN"
+    if value.is_infinite():
+        return "Infinity" if value > 0 else "-Infinity"
+    text = format(value, "f")
+    return text[1:] if text.startswith("-") and not value else text  # -0 prints as 0
+
+
+# -- strings -------------------------------------------------------------------------------
+
+
+def parse_text(text: str, typmod: int = -1) -> str:
+    return text
+
+
+def _limited(name: str, pad: bool) -> Callable[[str, int], str]:
+    def parse(text: str, typmod: int = -1) -> str:
+        if typmod >= 0 and len(text) > typmod:
+            if text[typmod:].strip(" "):
+                raise too_long(f"{name}({typmod})")
+            text = text[:typmod]  # PostgreSQL drops excess spaces silently
+        if pad and typmod >= 0:
+            text = text.ljust(typmod)
+        return text
+
+    return parse
+
+
+def parse_bytea(text: str, typmod: int = -1) -> bytes:
+    if text.startswith("\\x"):
+        return _parse_hex(text[2:])
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c != "\\":
+            out += c.encode()
+            i += 1
+        elif text[i + 1 : i + 2] == "\\":
+            out.append(0x5C)
+            i += 2
+        elif re.fullmatch(r"[0-3][0-7][0-7]", text[i + 1 : i + 4]):
+            out.append(int(text[i + 1 : i + 4], 8))
+            i += 4
+        else:
+            raise DataError("invalid input syntax for type bytea", sqlstate="22P02")
+    return bytes(out)
+
+
+def _parse_hex(text: str) -> bytes:
+    """bytea's hex format: pairs of hex digits, white space allowed between pairs."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        if text[i] in _WS:
+            i += 1
+            continue
+        high = text[i]
+        if high not in _HEX:
+            raise DataError(f'invalid hexadecimal digit: "{high}"', sqlstate="22023")
+        if i + 1 >= len(text):
+            raise DataError("invalid hexadecimal data: odd number of digits", sqlstate="22023")
+        low = text[i + 1]
+        if low not in _HEX:
+            raise DataError(f'invalid hexadecimal digit: "{low}"', sqlstate="22023")
+        out.append(int(high + low, 16))
+        i += 2
+    return bytes(out)
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def format_bytea(value: bytes) -> str:
+    return "\\x" + value.hex()
+
+
+# -- uuid ----------------------------------------------------------------------------------
+
+
+def parse_uuid(text: str, typmod: int = -1) -> UUID:
+    body = text[1:-1] if text.startswith("{") and text.endswith("}") else text
+    # PostgreSQL allows a hyphen after any group of four hex digits
+    if not re.fullmatch(r"[0-9a-fA-F]{4}(-?[0-9a-fA-F]{4}){7}", body):
+        raise invalid_text("uuid", text)
+    return UUID(body.replace("-", ""))
+
+
+def format_uuid(value: UUID) -> str:
+    return str(value)
+
+
+# -- the registry --------------------------------------------------------------------------
+
+_DISPLAY = {
+    "bool": "boolean", "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
+    "float8": "double precision", "numeric": "numeric", "text": "text", "varchar": "character varying",
+    "bpchar": "character", "bytea": "bytea", "uuid": "uuid",
+}
+
+_TYPES = [
+    SqlType("bool", 16, KeyType.BOOL, parse_bool, format_bool),
+    SqlType("int2", 21, KeyType.INT, _int_parser(16), str),
+    SqlType("int4", 23, KeyType.INT, _int_parser(32), str),
+    SqlType("int8", 20, KeyType.INT, _int_parser(64), str),
+    SqlType("float4", 700, KeyType.FLOAT, _float_parser(True), _float_formatter(True)),
+    SqlType("float8", 701, KeyType.FLOAT, _float_parser(False), _float_formatter(False)),
+    SqlType("numeric", 1700, KeyType.NUMERIC, parse_numeric, format_numeric),
+    SqlType("text", 25, KeyType.TEXT, parse_text, str),
+    SqlType("varchar", 1043, KeyType.TEXT, _limited("character varying", pad=False), str),
+    SqlType("bpchar", 1042, KeyType.TEXT, _limited("character", pad=True), str),
+    SqlType("bytea", 17, KeyType.BYTES, parse_bytea, format_bytea),
+    SqlType("uuid", 2950, KeyType.UUID, parse_uuid, format_uuid),
+]
+BY_NAME: dict[str, SqlType] = {t.base: t for t in _TYPES}
+ALIASES = {
+    "boolean": "bool", "smallint": "int2", "integer": "int4", "int": "int4", "bigint": "int8", "real": "float4",
+    "double precision": "float8", "float": "float8", "decimal": "numeric", "character varying": "varchar",
+    "character": "bpchar", "char": "bpchar",
+}
+
+
+def lookup(name: str, *modifiers: int) -> SqlType:
+    """The type a SQL type name (with its modifiers, e.g. varchar(10), numeric(5,2)) denotes."""
+    base = BY_NAME.get(ALIASES.get(name.lower(), name.lower()))
+    if base is None:
+        raise DataError(f'type "{name}" does not exist', sqlstate="42704")
+    if not modifiers:
+        return base(1) if name.lower() in ("char", "character") else base  # bare char means char(1)
+    if base.base in ("varchar", "bpchar"):
+        (length,) = modifiers
+        if length < 1:
+            raise DataError(f"length for type {'varchar' if base.base == 'varchar' else 'char'} must be at least 1", sqlstate="22023")
+        return base(length)
+    if base.base == "numeric":
+        precision, scale = (*modifiers, 0) if len(modifiers) == 1 else modifiers
+        if not 1 <= precision <= 1000:
+            raise DataError(f"NUMERIC precision {precision} must be between 1 and 1000", sqlstate="22023")
+        if not 0 <= scale <= precision:
+            raise DataError(f"NUMERIC scale {scale} must be between 0 and precision {precision}", sqlstate="22023")
+        return base((precision << 16) | scale)
+    raise DataError(f"type modifier is not allowed for type \"{_DISPLAY[base.base]}\"", sqlstate="42601")
