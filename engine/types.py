@@ -2,9 +2,11 @@
 
 A value is held as a plain Python object (NULL is None): bool, int (int2, int4,
 int8), float (float4, float8), Decimal (numeric), str (text, varchar, char),
-bytes (bytea), UUID (uuid). ``parse`` reads PostgreSQL's text form, raising the
+bytes (bytea), UUID (uuid), and PostgreSQL's internal integers for date, time,
+timestamp and timestamptz (see engine/dates.py). ``parse`` reads PostgreSQL's text form, raising the
 SQLSTATE PostgreSQL raises; ``format`` writes the text form PostgreSQL's output
-function writes. Date/time types, intervals, json and arrays come with the engine.
+function writes (timestamptz in UTC until sessions carry a TimeZone). Intervals,
+json and arrays come with the engine.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from catalog.keycodec import KeyType
+from engine import dates
 from engine.errors import DataError, invalid_text, out_of_range, too_long
 
 
@@ -316,7 +319,8 @@ def format_uuid(value: UUID) -> str:
 _DISPLAY = {
     "bool": "boolean", "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
     "float8": "double precision", "numeric": "numeric", "text": "text", "varchar": "character varying",
-    "bpchar": "character", "bytea": "bytea", "uuid": "uuid",
+    "bpchar": "character", "bytea": "bytea", "uuid": "uuid", "date": "date", "time": "time without time zone",
+    "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone",
 }
 
 _TYPES = [
@@ -332,12 +336,17 @@ _TYPES = [
     SqlType("bpchar", 1042, KeyType.TEXT, _limited("character", pad=True), str),
     SqlType("bytea", 17, KeyType.BYTES, parse_bytea, format_bytea),
     SqlType("uuid", 2950, KeyType.UUID, parse_uuid, format_uuid),
+    SqlType("date", 1082, KeyType.INT, dates.parse_date, dates.format_date),
+    SqlType("time", 1083, KeyType.INT, dates.parse_time, dates.format_time),
+    SqlType("timestamp", 1114, KeyType.INT, dates.parse_timestamp, dates.format_timestamp),
+    SqlType("timestamptz", 1184, KeyType.INT, dates.parse_timestamptz, dates.format_timestamptz),
 ]
 BY_NAME: dict[str, SqlType] = {t.base: t for t in _TYPES}
 ALIASES = {
     "boolean": "bool", "smallint": "int2", "integer": "int4", "int": "int4", "bigint": "int8", "real": "float4",
     "double precision": "float8", "float": "float8", "decimal": "numeric", "character varying": "varchar",
-    "character": "bpchar", "char": "bpchar",
+    "character": "bpchar", "char": "bpchar", "time without time zone": "time",
+    "timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz",
 }
 
 

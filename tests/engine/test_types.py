@@ -31,6 +31,24 @@ CASES: dict[tuple[str, tuple[int, ...]], list[str]] = {
     ("uuid", ()): ["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}", "a0eebc999c0b4ef8bb6d6bb9bd380a11",
                    "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
                    "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "", "{a0eebc999c0b4ef8bb6d6bb9bd380a11"],
+    ("date", ()): ["2020-01-01", "0001-01-01 BC", "4713-11-24 BC", "4714-11-24 BC", "4714-11-23 BC", "5874897-12-31", "5874898-01-01",
+                   "2020-02-30", "2020-02-29", "2019-02-29", "2000-02-29", "1900-02-29", "2020-13-01", "20200101", "infinity", "-infinity",
+                   "epoch", "2020-1-2", " 2020-01-02 ", "2020-01-02 10:00", "10000-01-01", "99-01-02", "01-02-03", "12-31-1999",
+                   "2020-01-02T", "2020-01-02T10:00", "0000-01-01", "2020-00-10", "2020-01-00", "garbage", "", "2020-01-02 25:00",
+                   "1999-12-31 BC", "2020-01-01 AD"],
+    ("timestamp", ()): ["2020-01-01 10:11:12", "2020-01-01T10:11:12.5", "2020-01-01 10:11:12.1234567", "2020-01-01 10:11:12.1234565",
+                        "2020-01-01 10:11:12.9999995", "2020-12-31 23:59:59.9999999", "2020-01-01 24:00:00", "2020-01-01 24:00:01",
+                        "2020-01-01 10:11", "2020-01-01", "2020-01-01 10:11:12+02", "infinity", "-infinity", "epoch",
+                        "0001-01-01 00:00:00 BC", "294276-12-31 23:59:59", "294277-01-01 00:00:00", "4714-11-24 00:00:00 BC",
+                        "4714-11-23 23:59:59 BC", "2020-01-01 10:61:00", "2020-01-01 1:2:3", "2020-01-01 10:11:60", "2020-01-01 10:11:12.",
+                        "2020-01-01 10:11:12 Europe/Paris", "1999-12-31 23:59:59.000001"],
+    ("timestamptz", ()): ["2020-01-01 10:11:12", "2020-01-01 10:11:12+02", "2020-01-01 10:11:12-05:30", "2020-01-01 10:11:12Z",
+                          "2020-01-01 10:11:12 UTC", "2020-01-01 10:11:12 Europe/Paris", "2020-07-01 10:11:12 America/New_York",
+                          "2020-03-08 02:30:00 America/New_York", "2020-01-01 10:11:12+14:59", "2020-01-01 10:11:12+16", "infinity",
+                          "2020-01-01 10:11:12+0530", "2020-01-01T10:11:12.25+01", "1900-01-01 00:00:00 Europe/Amsterdam",
+                          "2020-01-01 10:11:12 Mars/Olympus", "2020-01-01 00:00:00-00:00:30"],
+    ("time", ()): ["10:11:12", "10:11", "24:00:00", "24:00:01", "10:11:12.5", "25:00", "allballs", "10:11:12+02", "1:2:3",
+                   "23:59:59.9999995", "10", "garbage", "10:60"],
 }
 
 
@@ -85,3 +103,19 @@ def test_type_names_and_modifiers(pg):
             cur.execute("DROP TABLE tt")
         ours = lookup(name, *modifiers)
         assert (ours.oid, ours.display) == (oid, display)
+
+
+def test_timestamptz_output_follows_the_session_time_zone(pg):
+    from engine import dates
+
+    instants = ["2020-01-01 10:11:12+00", "2020-07-01 10:11:12.5+00", "1900-01-01 00:00:00+00", "2020-03-08 07:30:00+00", "infinity", "0044-03-15 12:00:00+00 BC"]
+    with pg.cursor() as cur:
+        cur.adapters.register_loader(1184, TextLoader)
+        try:
+            for zone in ["America/New_York", "Asia/Kolkata", "Europe/Amsterdam", "UTC", "Pacific/Chatham"]:
+                cur.execute(f"SET TimeZone = '{zone}'", prepare=False)
+                for instant in instants:
+                    want = cur.execute("SELECT %s::timestamptz", (instant,), prepare=False).fetchone()[0]
+                    assert dates.format_timestamptz(dates.parse_timestamptz(instant), zone) == want, (zone, instant)
+        finally:
+            cur.execute("RESET TimeZone", prepare=False)
