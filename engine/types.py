@@ -3,10 +3,11 @@
 A value is held as a plain Python object (NULL is None): bool, int (int2, int4,
 int8), float (float4, float8), Decimal (numeric), str (text, varchar, char),
 bytes (bytea), UUID (uuid), and PostgreSQL's internal integers for date, time,
-timestamp and timestamptz (see engine/dates.py). ``parse`` reads PostgreSQL's text form, raising the
+timestamp and timestamptz (see engine/dates.py), Interval for interval
+(engine/intervals.py). ``parse`` reads PostgreSQL's text form, raising the
 SQLSTATE PostgreSQL raises; ``format`` writes the text form PostgreSQL's output
-function writes (timestamptz in UTC until sessions carry a TimeZone). Intervals,
-json and arrays come with the engine.
+function writes (timestamptz in UTC until sessions carry a TimeZone). json,
+jsonb and arrays come with the engine.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from catalog.keycodec import KeyType
-from engine import dates
+from engine import dates, intervals
 from engine.errors import DataError, invalid_text, out_of_range, too_long
 
 
@@ -31,7 +32,7 @@ class SqlType:
 
     base: str  # PostgreSQL's internal name: int4, varchar, numeric, ...
     oid: int
-    key: KeyType
+    key: KeyType | None  # None: not usable in keys yet
     parse: Callable[[str, int], Any]  # (text, typmod) -> value
     format: Callable[[Any], str]
     typmod: int = -1  # varchar/char: length; numeric: (precision << 16) | scale
@@ -320,7 +321,7 @@ _DISPLAY = {
     "bool": "boolean", "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
     "float8": "double precision", "numeric": "numeric", "text": "text", "varchar": "character varying",
     "bpchar": "character", "bytea": "bytea", "uuid": "uuid", "date": "date", "time": "time without time zone",
-    "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone", "interval": "interval",
 }
 
 _TYPES = [
@@ -340,6 +341,7 @@ _TYPES = [
     SqlType("time", 1083, KeyType.INT, dates.parse_time, dates.format_time),
     SqlType("timestamp", 1114, KeyType.INT, dates.parse_timestamp, dates.format_timestamp),
     SqlType("timestamptz", 1184, KeyType.INT, dates.parse_timestamptz, dates.format_timestamptz),
+    SqlType("interval", 1186, None, intervals.parse_interval, intervals.format_interval),
 ]
 BY_NAME: dict[str, SqlType] = {t.base: t for t in _TYPES}
 ALIASES = {

@@ -49,6 +49,15 @@ CASES: dict[tuple[str, tuple[int, ...]], list[str]] = {
                           "2020-01-01 10:11:12 Mars/Olympus", "2020-01-01 00:00:00-00:00:30"],
     ("time", ()): ["10:11:12", "10:11", "24:00:00", "24:00:01", "10:11:12.5", "25:00", "allballs", "10:11:12+02", "1:2:3",
                    "23:59:59.9999995", "10", "garbage", "10:60"],
+    ("interval", ()): ["1 day", "2 days", "1 year 2 months 3 days 04:05:06.789", "@ 1 minute", "1 day ago", "-1 day +2 hours", "P1Y2M3DT4H5M6S",
+                       "P1W", "PT1.5S", "1-2", "3 4:05:06", "04:05:06", "-04:05:06", "10 seconds", "1.5 months", "1.5 days", "1.5 years",
+                       "0.1 years", "25 hours", "-1 year -2 mons +3 days", "1 mon -1 day", "1 week", "1.5 weeks", "1 decade", "1 century",
+                       "1 millennium", "1000 microseconds", "1.5 ms", "90 minutes", "0", "00:00:00", "-00:00:01", "1 day -00:00:01",
+                       "1 hour ago", "@ 1 hour ago", "1 year ago", "+1 day", "1 days 1 day", "abc", "", "1 fortnight", "1 d", "1 h 2 m 3 s",
+                       "1y 2mon", "1:2", "1:2:3.5", "-1.5 days", "123456789 days", "2147483648 days", "1 day 2", "P", "P1D", "PT",
+                       "1.2345678 seconds", "0.0000005 s", "1 day 00:00:00.000001", "@ -1 day", "1 yr", "2 hrs", "3 mins", "4 secs",
+                       "5 usec", "6 msec", "7 mon", "8 w", "100 years", "-0.5 mon", "1 week 1 day", "-1 years 2 mons", "13 months",
+                       "-13 months", "P-1Y", "P1.5Y", "PT-1H30M", "1 day 1 day ago", "ago", "@"],
 }
 
 
