@@ -15,6 +15,7 @@ _EXPORTS = {
     "Entry": "immusql.store",
     "StoreError": "immusql.errors",
     "LimitError": "immusql.errors",
+    "ConflictError": "immusql.errors",
     "CorruptionError": "immusql.errors",
     "StoreLockedError": "immusql.errors",
     "StoreClosedError": "immusql.errors",

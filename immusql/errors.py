@@ -23,3 +23,13 @@ class StoreClosedError(StoreError):
 
 class IndexerError(StoreError):
     """The index process stopped; reads cannot be answered until the store is reopened."""
+
+
+class ConflictError(StoreError):
+    """Another transaction wrote a key after this transaction's snapshot (SQLSTATE 40001 in SQL)."""
+
+    def __init__(self, key: bytes, writer: int, snapshot: int) -> None:
+        super().__init__(f"could not serialize access due to concurrent update: tx {writer} wrote {key[:64]!r} after snapshot {snapshot}")
+        self.key = key
+        self.writer = writer
+        self.snapshot = snapshot

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from immusql.errors import CorruptionError, IndexerError, LimitError, StoreClosedError, StoreError, StoreLockedError
+from immusql.errors import ConflictError, CorruptionError, IndexerError, LimitError, StoreClosedError, StoreError, StoreLockedError
 from immusql.proofs import merkle
 from immusql.proofs.hashing import EMPTY_HASH, TX_HEADER_SIZE, TxHeader, leaf_hash
 from immusql.proofs.note import Checkpoint, open_checkpoint, sign_checkpoint, vkey
@@ -41,6 +41,7 @@ from immusql.store.tree import consistency_plan, inclusion_nodes, node_hashes, r
 PROOF_FORMAT = "immusql-proof/v1"
 STORE_FORMAT = "immusql-store/v1"
 _MAX_RESTARTS = 3
+_CONFLICT_WINDOW_KEYS = 1 << 16  # keys whose last writer is kept in memory for conflict checks (~8 MiB)
 _CACHED_TX_ENTRIES = 16  # transactions at least this large keep their entry tree for further proofs
 _TX_CACHE_BYTES = 32 << 20
 _UNCACHED_LEVELS = 8  # path levels below this differ for every 256 leaves: not worth caching
@@ -54,6 +55,8 @@ class _Pending:
     root: bytes
     count: int
     meta: bytes
+    keys: list[bytes]
+    snapshot: int | None  # fail with ConflictError if a key was written after this tx
     signal: threading.Lock = field(default_factory=threading.Lock)
     leading: bool = False
     tx_id: int = 0
@@ -158,6 +161,9 @@ class Store:
         self._idle = threading.Condition(self._queue_lock)
         self._closed = False
         self._group_commits = 0
+        self._last_writer: dict[bytes, int] = {}  # key -> last tx that wrote it, for txs after _writer_floor
+        self._writer_log: deque[tuple[int, list[bytes]]] = deque()
+        self._writer_floor = tail.last_tx
         self._failed: BaseException | None = None
         self._checkpoint_lock = threading.Lock()
         self._tx_cache: OrderedDict[int, tuple[tuple, int]] = OrderedDict()  # tx id -> (entry tree, bytes)
@@ -283,20 +289,26 @@ class Store:
         """Write a tombstone for ``key`` (history keeps every earlier version); returns the tx id."""
         return self.commit([(key, None)], meta=meta)
 
-    def transaction(self, *, meta: bytes = b"") -> Transaction:
-        """A transaction that collects sets and deletes and commits them together on exit."""
-        return Transaction(self, meta)
+    def transaction(self, *, meta: bytes = b"", snapshot: int | None = None) -> Transaction:
+        """A transaction that collects sets and deletes and commits them together on exit (see commit for ``snapshot``)."""
+        return Transaction(self, meta, snapshot)
 
-    def commit(self, ops: Iterable[tuple[bytes, bytes | None]], *, meta: bytes = b"") -> int:
-        """Commit (key, value) pairs atomically, value None deleting; returns the tx id once durable."""
-        return self._commit(ops, meta)[0]
+    def commit(self, ops: Iterable[tuple[bytes, bytes | None]], *, meta: bytes = b"", snapshot: int | None = None) -> int:
+        """Commit (key, value) pairs atomically, value None deleting; returns the tx id once durable.
 
-    def _commit(self, ops: Iterable[tuple[bytes, bytes | None]], meta: bytes) -> tuple[int, int]:
+        With ``snapshot``, the commit fails with ConflictError if another transaction
+        wrote any of these keys after tx ``snapshot`` (snapshot isolation's first committer wins).
+        """
+        return self._commit(ops, meta, snapshot)[0]
+
+    def _commit(self, ops: Iterable[tuple[bytes, bytes | None]], meta: bytes, snapshot: int | None = None) -> tuple[int, int]:
         ops = self._validate(ops, meta)
+        if snapshot is not None:
+            self._as_of(snapshot)
         blob, root = record.encode_entries(ops)
         if len(blob) + TX_HEADER_SIZE + len(meta) > self.options.max_tx_size:
             raise LimitError(f"transaction is {len(blob)} bytes, over the {self.options.max_tx_size}-byte limit")
-        pending = _Pending(blob, root, len(ops), bytes(meta))
+        pending = _Pending(blob, root, len(ops), bytes(meta), [key for key, _ in ops], snapshot)
         pending.signal.acquire()
         with self._queue_lock:
             if self._closed:
@@ -376,10 +388,18 @@ class Store:
         tx_id = self._committed
         parts: list[bytes] = []
         for pending in batch:
+            if pending.snapshot is not None:
+                conflict = self._conflict(pending.keys, pending.snapshot)
+                if conflict is not None:
+                    pending.error = conflict
+                    continue
             tx_id += 1
             header = TxHeader(tx_id, commit_time, pending.count, pending.root, pending.meta).encode()
             parts += (frame_header(header, pending.blob), header, pending.blob)
             pending.tx_id, pending.commit_time_us = tx_id, commit_time
+            self._record_writer(tx_id, pending.keys)
+        if not parts:
+            return
         size = sum(map(len, parts))
         try:
             self._writer.append(parts, size)
@@ -395,6 +415,38 @@ class Store:
             self._lag_bytes += size
         self._committed = tx_id
         self._indexer.notify(tx_id)
+
+    def _conflict(self, keys: list[bytes], snapshot: int) -> ConflictError | None:
+        """A ConflictError if another transaction wrote one of ``keys`` after tx ``snapshot``.
+
+        Writers of transactions after ``_writer_floor`` are in memory (including those
+        accepted earlier in the batch being written); an older snapshot asks the index.
+        """
+        writers = self._last_writer
+        for key in keys:
+            writer = writers.get(key, 0)
+            if writer > snapshot:
+                return ConflictError(key, writer, snapshot)
+        if snapshot >= self._writer_floor:
+            return None
+        self.wait_indexed(self._writer_floor)
+        for key in keys:
+            entry = self._index.get(key, include_deleted=True)
+            if entry is not None and entry.tx_id > snapshot:
+                return ConflictError(key, entry.tx_id, snapshot)
+        return None
+
+    def _record_writer(self, tx_id: int, keys: list[bytes]) -> None:
+        writers = self._last_writer
+        for key in keys:
+            writers[key] = tx_id
+        self._writer_log.append((tx_id, keys))
+        while len(writers) > _CONFLICT_WINDOW_KEYS and len(self._writer_log) > 1:
+            old_tx, old_keys = self._writer_log.popleft()
+            for key in old_keys:
+                if writers.get(key) == old_tx:
+                    del writers[key]
+            self._writer_floor = old_tx
 
     def _wait_for_index_lag(self) -> None:
         if self._lag_bytes <= self.options.index_lag_bytes:
@@ -580,9 +632,10 @@ class Store:
 class Transaction:
     """Sets and deletes collected in memory and committed together (last write to a key wins)."""
 
-    def __init__(self, store: Store, meta: bytes) -> None:
+    def __init__(self, store: Store, meta: bytes, snapshot: int | None = None) -> None:
         self._store = store
         self._meta = meta
+        self._snapshot = snapshot
         self._ops: dict[bytes, bytes | None] = {}
         self.tx_id: int | None = None
         self.commit_time_us: int | None = None
@@ -601,7 +654,7 @@ class Transaction:
             raise StoreError("transaction already committed")
         if not self._ops:
             return None
-        self.tx_id, self.commit_time_us = self._store._commit(self._ops.items(), self._meta)
+        self.tx_id, self.commit_time_us = self._store._commit(self._ops.items(), self._meta, self._snapshot)
         return self.tx_id
 
     def __enter__(self) -> Transaction:

@@ -273,3 +273,69 @@ def test_proofs_stay_right_when_the_node_cache_overflows(store, monkeypatch):
     verifier = Verifier(store.verifier_key())
     for i in range(0, 300, 7):
         assert verifier.verify_entry(store.prove_entry(b"k%03d" % i)).value == b"v%d" % i
+
+
+def test_first_committer_wins_on_a_shared_key(store):
+    from immusql.errors import ConflictError
+
+    store.set(b"balance", b"100")
+    snapshot = store.tx_id
+    store.commit([(b"balance", b"90")], snapshot=snapshot)
+    with pytest.raises(ConflictError) as info:
+        store.commit([(b"balance", b"80"), (b"other", b"x")], snapshot=snapshot)
+    assert info.value.key == b"balance" and info.value.writer == 2
+    assert store.get(b"balance").value == b"90" and store.get(b"other") is None
+    store.commit([(b"unrelated", b"ok")], snapshot=snapshot)  # disjoint keys never conflict
+    store.commit([(b"balance", b"70")], snapshot=store.tx_id)  # a fresh snapshot sees the write
+    with pytest.raises(ConflictError):
+        with store.transaction(snapshot=snapshot) as tx:
+            tx.delete(b"balance")
+
+
+def test_concurrent_writers_of_one_key_one_wins_per_snapshot(store):
+    from immusql.errors import ConflictError
+
+    store.set(b"counter", b"0")
+    for round_no in range(5):
+        snapshot = store.tx_id
+        outcomes: list[str] = []
+        barrier = threading.Barrier(8)
+
+        def writer(n: int) -> None:
+            barrier.wait()
+            try:
+                store.commit([(b"counter", b"%d-%d" % (round_no, n))], snapshot=snapshot)
+                outcomes.append("ok")
+            except ConflictError:
+                outcomes.append("conflict")
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["conflict"] * 7 + ["ok"]
+
+
+def test_conflicts_older_than_memory_are_found_in_the_index(tmp_path, monkeypatch):
+    from immusql.errors import ConflictError
+    from immusql.store import store as store_module
+
+    with Store.open(tmp_path / "s") as store:
+        store.set(b"k", b"1")
+        old = store.tx_id
+        store.set(b"k", b"2")
+    with Store.open(tmp_path / "s") as store:  # reopened: nothing in memory, the index knows
+        with pytest.raises(ConflictError):
+            store.commit([(b"k", b"3")], snapshot=old)
+        store.commit([(b"k", b"3")], snapshot=store.tx_id)
+    monkeypatch.setattr(store_module, "_CONFLICT_WINDOW_KEYS", 4)
+    with Store.open(tmp_path / "s2") as store:
+        store.set(b"hot", b"1")
+        snapshot = store.tx_id
+        store.set(b"hot", b"2")
+        for i in range(20):  # pushes "hot" out of the in-memory window
+            store.set(b"filler%d" % i, b"x")
+        with pytest.raises(ConflictError):
+            store.commit([(b"hot", b"3")], snapshot=snapshot)
+        store.commit([(b"filler0", b"y")], snapshot=store.tx_id)
