@@ -1,0 +1,37 @@
+"""The key space of a database's log: catalog objects, catalog metadata, rows, index entries, sequences."""
+
+from __future__ import annotations
+
+import struct
+
+_OID = struct.Struct(">I")
+
+CATALOG = b"C"  # C || u32 oid -> catalog object
+META = b"M"  # M || name -> catalog metadata
+ROW = b"R"  # R || u32 table oid || primary key -> row
+INDEX = b"I"  # I || u32 index oid || index key [|| primary key] -> primary key
+SEQUENCE = b"S"  # S || u32 sequence oid -> sequence state
+
+NEXT_OID = META + b"next_oid"
+CATALOG_VERSION = META + b"catalog"  # rewritten by every transaction that changes the catalog
+
+
+def catalog_key(oid: int) -> bytes:
+    return CATALOG + _OID.pack(oid)
+
+
+def oid_of(key: bytes) -> int:
+    """The oid in a catalog, row-prefix, index or sequence key."""
+    return _OID.unpack_from(key, 1)[0]
+
+
+def row_prefix(table_oid: int) -> bytes:
+    return ROW + _OID.pack(table_oid)
+
+
+def index_prefix(index_oid: int) -> bytes:
+    return INDEX + _OID.pack(index_oid)
+
+
+def sequence_key(sequence_oid: int) -> bytes:
+    return SEQUENCE + _OID.pack(sequence_oid)
