@@ -29,6 +29,7 @@ class KeyType(Enum):
     BYTES = "bytes"  # bytea
     BOOL = "bool"
     UUID = "uuid"
+    INTERVAL = "interval"  # (months, days, microseconds), ordered and compared by span as PostgreSQL does
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ _SIGN = 1 << 63
 _ALL = (1 << 64) - 1
 _CANONICAL_NAN = _DOUBLE.unpack(b"\x7f\xf8\x00\x00\x00\x00\x00\x00")[0]
 _EXP = struct.Struct(">I")
+_SPAN_BIAS = 1 << 127
+_USECS_PER_DAY = 86_400_000_000
 _EXP_BIAS = 1 << 31
 _INVERT = bytes(range(255, -1, -1))
 
@@ -118,6 +121,12 @@ def _uuid(value: UUID | bytes) -> bytes:
     return raw
 
 
+def _interval(value: Sequence[int]) -> bytes:
+    months, days, micros = value
+    span = (months * 30 + days) * _USECS_PER_DAY + micros  # PostgreSQL's interval_cmp_value: a month is 30 days
+    return (span + _SPAN_BIAS).to_bytes(16, "big")
+
+
 _ENCODERS: dict[KeyType, Callable[[Any], bytes]] = {
     KeyType.INT: _int,
     KeyType.FLOAT: _float,
@@ -126,6 +135,7 @@ _ENCODERS: dict[KeyType, Callable[[Any], bytes]] = {
     KeyType.BYTES: _escaped,
     KeyType.BOOL: _bool,
     KeyType.UUID: _uuid,
+    KeyType.INTERVAL: _interval,
 }
 
 
@@ -196,6 +206,9 @@ def _decode_value(data: bytes, pos: int, kind: KeyType, desc: bool) -> tuple[Any
         return _read(data, pos, 1, desc) == b"\x01", pos + 1
     if kind is KeyType.UUID:
         return UUID(bytes=_read(data, pos, 16, desc)), pos + 16
+    if kind is KeyType.INTERVAL:
+        days, micros = divmod(int.from_bytes(_read(data, pos, 16, desc), "big") - _SPAN_BIAS, _USECS_PER_DAY)
+        return (0, days, micros), pos + 16
     if kind is KeyType.TEXT:
         raw, pos = _read_escaped(data, pos, desc)
         return raw.decode(), pos
@@ -227,7 +240,8 @@ def _decode_numeric(data: bytes, pos: int, desc: bool) -> tuple[Decimal, int]:
 def decode_key(data: bytes, columns: Sequence[KeyColumn]) -> tuple[tuple[Any, ...], int]:
     """Decode the key values at the start of ``data``; returns them and the number of bytes read.
 
-    Numeric values come back normalized (the key does not keep display scale).
+    Numeric values come back normalized (the key does not keep display scale), and
+    intervals as (0, days, microseconds) of their span.
     """
     values = []
     pos = 0

@@ -32,7 +32,7 @@ class SqlType:
 
     base: str  # PostgreSQL's internal name: int4, varchar, numeric, ...
     oid: int
-    key: KeyType | None  # None: not usable in keys yet
+    key: KeyType
     parse: Callable[[str, int], Any]  # (text, typmod) -> value
     format: Callable[[Any], str]
     typmod: int = -1  # varchar/char: length; numeric: (precision << 16) | scale
@@ -341,7 +341,7 @@ _TYPES = [
     SqlType("time", 1083, KeyType.INT, dates.parse_time, dates.format_time),
     SqlType("timestamp", 1114, KeyType.INT, dates.parse_timestamp, dates.format_timestamp),
     SqlType("timestamptz", 1184, KeyType.INT, dates.parse_timestamptz, dates.format_timestamptz),
-    SqlType("interval", 1186, None, intervals.parse_interval, intervals.format_interval),
+    SqlType("interval", 1186, KeyType.INTERVAL, intervals.parse_interval, intervals.format_interval),
 ]
 BY_NAME: dict[str, SqlType] = {t.base: t for t in _TYPES}
 ALIASES = {
