@@ -17,7 +17,7 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
@@ -182,6 +182,7 @@ def _float_formatter(single: bool) -> Callable[[float], str]:
 # -- numeric -------------------------------------------------------------------------------
 
 _NUMERIC = _FLOAT
+_EXACT = Context(prec=200_000, Emax=MAX_EMAX, Emin=MIN_EMIN)  # numeric holds 131072 digits before the point: never round
 _NUMERIC_SPECIAL = {"nan": Decimal("NaN"), "infinity": Decimal("Infinity"), "+infinity": Decimal("Infinity"), "-infinity": Decimal("-Infinity"), "inf": Decimal("Infinity"), "+inf": Decimal("Infinity"), "-inf": Decimal("-Infinity")}
 
 
@@ -194,7 +195,7 @@ def parse_numeric(text: str, typmod: int = -1) -> Decimal:
     else:
         value = Decimal(word)
         if value.as_tuple().exponent > 0:  # 1.5e2 is 150 with scale 0, as PostgreSQL keeps it
-            value = value.quantize(Decimal(1))
+            value = value.quantize(Decimal(1), context=_EXACT)
     return apply_numeric_typmod(value, typmod)
 
 
@@ -210,7 +211,7 @@ def apply_numeric_typmod(value: Decimal, typmod: int) -> Decimal:
         )
     precision, scale = typmod >> 16, typmod & 0xFFFF
     try:
-        rounded = value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+        rounded = value.quantize(Decimal(1).scaleb(-scale, context=_EXACT), rounding=ROUND_HALF_UP, context=_EXACT)
     except InvalidOperation:
         rounded = None
     if rounded is None or (rounded and rounded.adjusted() >= precision - scale):
