@@ -196,7 +196,12 @@ def parse_numeric(text: str, typmod: int = -1) -> Decimal:
         value = Decimal(word)
         if value.as_tuple().exponent > 0:  # 1.5e2 is 150 with scale 0, as PostgreSQL keeps it
             value = value.quantize(Decimal(1), context=_EXACT)
-    return apply_numeric_typmod(value, typmod)
+    return apply_numeric_typmod(unsigned_zero(value), typmod)
+
+
+def unsigned_zero(value: Decimal) -> Decimal:
+    """PostgreSQL's numeric has no negative zero: -0.000 is 0.000, and -1.5 * 0 is 0.0."""
+    return value.copy_abs() if not value else value
 
 
 def apply_numeric_typmod(value: Decimal, typmod: int) -> Decimal:
@@ -220,7 +225,7 @@ def apply_numeric_typmod(value: Decimal, typmod: int) -> Decimal:
             sqlstate="22003",
             detail=f"A field with precision {precision}, scale {scale} must round to an absolute value less than 10^{precision - scale}.",
         )
-    return rounded
+    return unsigned_zero(rounded)
 
 
 def format_numeric(value: Decimal) -> str:
@@ -228,8 +233,7 @@ def format_numeric(value: Decimal) -> str:
         return "NaN"
     if value.is_infinite():
         return "Infinity" if value > 0 else "-Infinity"
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and not value else text  # -0 prints as 0
+    return format(value, "f")
 
 
 # -- strings -------------------------------------------------------------------------------
