@@ -203,7 +203,7 @@ def _julian_date(year: int, month: int, day: int, text: str) -> int:
 
 
 def _parse_timestamp(text: str, with_zone: bool, zone: str) -> int:
-    type_name = "timestamp with time zone" if with_zone else "timestamp without time zone"
+    type_name = "timestamp with time zone" if with_zone else "timestamp"  # PostgreSQL's wording in errors
     special = _special(text)
     if special is not None:
         if special in ("infinity", "+infinity"):
@@ -318,3 +318,49 @@ def _offset_at(value: int, zone: str) -> int:
     unix_seconds = min(max(unix_seconds, -62135596800 + 2 * 86400), 253402300799 - 2 * 86400)
     offset = datetime.fromtimestamp(unix_seconds, timezone.utc).astimezone(info).utcoffset()
     return int(offset.total_seconds()) if offset is not None else 0
+
+
+# -- conversions between the types (casts) -------------------------------------------------
+
+
+def date_to_timestamp(days: int) -> int:
+    """Midnight of a date as a timestamp; infinities stay infinite."""
+    if days == DATE_NOEND:
+        return TIMESTAMP_NOEND
+    if days == DATE_NOBEGIN:
+        return TIMESTAMP_NOBEGIN
+    value = days * USECS_PER_DAY
+    if not _MIN_TIMESTAMP <= value < _END_TIMESTAMP:
+        raise DataError("date out of range for timestamp", sqlstate="22008")
+    return value
+
+
+def timestamp_to_date(value: int) -> int:
+    if value == TIMESTAMP_NOEND:
+        return DATE_NOEND
+    if value == TIMESTAMP_NOBEGIN:
+        return DATE_NOBEGIN
+    return value // USECS_PER_DAY  # floor, also before 2000
+
+
+def timestamp_to_time(value: int) -> int | None:
+    """The time of day of a timestamp; PostgreSQL gives NULL for an infinite one."""
+    if value in (TIMESTAMP_NOEND, TIMESTAMP_NOBEGIN):
+        return None
+    return value % USECS_PER_DAY
+
+
+def utc_to_local(value: int, zone: str) -> int:
+    """A timestamptz as the wall-clock timestamp in ``zone``."""
+    if value in (TIMESTAMP_NOEND, TIMESTAMP_NOBEGIN):
+        return value
+    return value + _offset_at(value, zone) * 1_000_000
+
+
+def local_to_utc(value: int, zone: str) -> int:
+    """A wall-clock timestamp in ``zone`` as a timestamptz."""
+    if value in (TIMESTAMP_NOEND, TIMESTAMP_NOBEGIN):
+        return value
+    days, usecs = divmod(value, USECS_PER_DAY)
+    year, month, day = j2date(days + POSTGRES_EPOCH_JDATE)
+    return value - _zone_offset(zone, zone, (year, month, day, usecs)) * 1_000_000

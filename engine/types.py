@@ -45,6 +45,11 @@ class SqlType:
         return self.parse(text, self.typmod)
 
     @property
+    def name(self) -> str:
+        """The type's name without its modifier, as PostgreSQL's messages name it."""
+        return _DISPLAY[self.base]
+
+    @property
     def display(self) -> str:
         """The name PostgreSQL's format_type shows, modifier included."""
         name = _DISPLAY[self.base]

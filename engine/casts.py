@@ -1,0 +1,153 @@
+"""Explicit casts (CAST, ::) between the scalar types, with PostgreSQL's rounding and errors.
+
+``cast_function(source, target)`` returns the conversion once, for the compiler to
+call per value (never with NULL: casts are strict). Text in and out goes through
+the types' input and output functions, as PostgreSQL's I/O casts do; an explicit
+cast to varchar(n) or char(n) truncates instead of failing.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from engine import dates
+from engine.errors import DataError, SqlError, out_of_range
+from engine.intervals import Interval
+from engine.types import SqlType, apply_numeric_typmod, check_int, parse_numeric
+
+Cast = Callable[[Any], Any]
+_INT_BITS = {"int2": 16, "int4": 32, "int8": 64}
+_FLOATS = ("float4", "float8")
+_STRINGS = ("text", "varchar", "bpchar")
+_F32 = struct.Struct("f")
+
+
+def _to_single(value: float) -> float:
+    """float8 to float4, with PostgreSQL's overflow and underflow errors."""
+    if math.isnan(value) or math.isinf(value):
+        return value
+    try:
+        single = _F32.unpack(_F32.pack(value))[0]
+    except OverflowError:
+        single = math.inf
+    if math.isinf(single):
+        raise out_of_range("value out of range: overflow")
+    if single == 0.0 and value != 0.0:
+        raise out_of_range("value out of range: underflow")
+    return single
+
+
+def _numeric_to_int(bits: int, target: str) -> Cast:
+    def cast(value: Decimal) -> int:
+        if value.is_nan():
+            raise DataError(f"cannot convert NaN to {target}", sqlstate="0A000")
+        if value.is_infinite():
+            raise DataError(f"cannot convert infinity to {target}", sqlstate="0A000")
+        return check_int(int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP)), bits)
+
+    return cast
+
+
+def _float_to_int(bits: int) -> Cast:
+    def cast(value: float) -> int:
+        if not math.isfinite(value):
+            check_int(1 << bits, bits)  # PostgreSQL reports NaN and infinities as out of range
+        return check_int(round(value), bits)  # rint: half to even
+
+    return cast
+
+
+def _float_to_numeric(source: SqlType) -> Cast:
+    def cast(value: float) -> Decimal:
+        if math.isnan(value):
+            return Decimal("NaN")
+        if math.isinf(value):
+            return Decimal("Infinity") if value > 0 else Decimal("-Infinity")
+        return parse_numeric(source.format(value))  # PostgreSQL converts through the float's shortest text
+
+    return cast
+
+
+def _string_typmod(target: SqlType) -> Cast:
+    """Explicit casts to varchar(n)/char(n) truncate; char(n) pads."""
+    if target.typmod < 0:
+        return lambda text: text
+    length = target.typmod
+    if target.base == "bpchar":
+        return lambda text: text[:length].ljust(length)
+    return lambda text: text[:length]
+
+
+def _to_text(source: SqlType) -> Cast:
+    if source.base == "bool":
+        return lambda value: "true" if value else "false"
+    if source.base == "bpchar":
+        return lambda value: value.rstrip(" ")
+    if source.base in _STRINGS:
+        return lambda value: value
+    return source.format
+
+
+def _compose(first: Cast, second: Cast) -> Cast:
+    return lambda value: second(first(value))
+
+
+def _temporal(source: str, target: str) -> Cast | None:
+    zone = "UTC"  # the session TimeZone, once sessions have one
+    table: dict[tuple[str, str], Cast] = {
+        ("date", "timestamp"): dates.date_to_timestamp,
+        ("date", "timestamptz"): lambda v: dates.local_to_utc(dates.date_to_timestamp(v), zone),
+        ("timestamp", "date"): dates.timestamp_to_date,
+        ("timestamptz", "date"): lambda v: dates.timestamp_to_date(dates.utc_to_local(v, zone)),
+        ("timestamp", "timestamptz"): lambda v: dates.local_to_utc(v, zone),
+        ("timestamptz", "timestamp"): lambda v: dates.utc_to_local(v, zone),
+        ("timestamp", "time"): dates.timestamp_to_time,
+        ("timestamptz", "time"): lambda v: dates.timestamp_to_time(dates.utc_to_local(v, zone)),
+        ("time", "interval"): lambda v: Interval(0, 0, v),
+    }
+    return table.get((source, target))
+
+
+def cast_function(source: SqlType, target: SqlType) -> Cast:
+    """The conversion of non-NULL values of ``source`` to ``target``; SqlError 42846 if PostgreSQL has no such cast."""
+    s, t = source.base, target.base
+    if t in _STRINGS:
+        return _compose(_to_text(source), _string_typmod(target)) if s != t or target.typmod >= 0 else _to_text(source)
+    if s in _STRINGS:
+        return target.input  # char(n) hands its padding to the input function, as PostgreSQL does
+    if s == t:
+        if t == "numeric" and target.typmod >= 0:
+            return lambda value: apply_numeric_typmod(value, target.typmod)
+        return lambda value: value
+    if t in _INT_BITS:
+        bits = _INT_BITS[t]
+        if s in _INT_BITS:
+            return lambda value: check_int(value, bits)
+        if s == "numeric":
+            return _numeric_to_int(bits, target.display)
+        if s in _FLOATS:
+            return _float_to_int(bits)
+        if s == "bool" and t == "int4":
+            return lambda value: 1 if value else 0
+    if t == "numeric":
+        convert: Cast | None = None
+        if s in _INT_BITS:
+            convert = Decimal
+        elif s in _FLOATS:
+            convert = _float_to_numeric(source)
+        if convert is not None:
+            return convert if target.typmod < 0 else _compose(convert, lambda value: apply_numeric_typmod(value, target.typmod))
+    if t in _FLOATS:
+        single = t == "float4"
+        if s in _INT_BITS or s == "numeric" or s in _FLOATS:
+            return (lambda value: _to_single(float(value))) if single else float
+    if t == "bool" and s == "int4":
+        return bool
+    temporal = _temporal(s, t)
+    if temporal is not None:
+        return temporal
+    raise SqlError(f"cannot cast type {source.name} to {target.name}", sqlstate="42846")
