@@ -166,6 +166,17 @@ def _special(word: str) -> str | None:
     return word if word in ("infinity", "+infinity", "-infinity", "epoch", *_SPECIAL_DAYS) else None
 
 
+def _special_date(word: str) -> int:
+    """The day a special input word names (infinity, -infinity, epoch, today, now, tomorrow, yesterday)."""
+    if word in ("infinity", "+infinity"):
+        return DATE_NOEND
+    if word == "-infinity":
+        return DATE_NOBEGIN
+    if word == "epoch":
+        return _UNIX_EPOCH_DAYS
+    return _today_days() + _SPECIAL_DAYS[word]
+
+
 def _today_days() -> int:
     return int(_time.time() // 86400) + _UNIX_EPOCH_DAYS
 
@@ -174,13 +185,7 @@ def parse_date(text: str, typmod: int = -1) -> int:
     """PostgreSQL's date input, as days since 2000-01-01."""
     special = _special(text)
     if special is not None:
-        if special in ("infinity", "+infinity"):
-            return DATE_NOEND
-        if special == "-infinity":
-            return DATE_NOBEGIN
-        if special == "epoch":
-            return _UNIX_EPOCH_DAYS
-        return _today_days() + _SPECIAL_DAYS[special]
+        return _special_date(special)
     match = _match(text, "date")
     year, month, day = _ymd(text, match["date"], match["era"])
     if match["h"] is not None:
@@ -205,16 +210,10 @@ def _julian_date(year: int, month: int, day: int, text: str) -> int:
 def _parse_timestamp(text: str, with_zone: bool, zone: str) -> int:
     type_name = "timestamp with time zone" if with_zone else "timestamp"  # PostgreSQL's wording in errors
     special = _special(text)
+    if special == "now":
+        return (int(_time.time() * 1_000_000) + _UNIX_EPOCH_DAYS * USECS_PER_DAY) if with_zone else _local_now(zone)
     if special is not None:
-        if special in ("infinity", "+infinity"):
-            return TIMESTAMP_NOEND
-        if special == "-infinity":
-            return TIMESTAMP_NOBEGIN
-        if special == "epoch":
-            return _UNIX_EPOCH_DAYS * USECS_PER_DAY
-        if special == "now":
-            return (int(_time.time() * 1_000_000) + _UNIX_EPOCH_DAYS * USECS_PER_DAY) if with_zone else _local_now(zone)
-        return (_today_days() + _SPECIAL_DAYS[special]) * USECS_PER_DAY
+        return date_to_timestamp(_special_date(special))  # midnight of the day; infinities stay infinite
     match = _match(text, type_name)
     year, month, day = _ymd(text, match["date"], match["era"])
     usecs = _time_usecs(match, text) if match["h"] is not None else 0
