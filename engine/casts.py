@@ -9,7 +9,6 @@ cast to varchar(n) or char(n) truncates instead of failing.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -17,23 +16,18 @@ from typing import Any
 from engine import dates
 from engine.errors import DataError, SqlError, out_of_range
 from engine.intervals import Interval
-from engine.types import SqlType, apply_numeric_typmod, check_int, parse_numeric
+from engine.types import INT_BITS, SqlType, apply_numeric_typmod, check_int, parse_numeric, to_single
 
 Cast = Callable[[Any], Any]
-_INT_BITS = {"int2": 16, "int4": 32, "int8": 64}
 _FLOATS = ("float4", "float8")
 _STRINGS = ("text", "varchar", "bpchar")
-_F32 = struct.Struct("f")
 
 
 def _to_single(value: float) -> float:
     """float8 to float4, with PostgreSQL's overflow and underflow errors."""
     if math.isnan(value) or math.isinf(value):
         return value
-    try:
-        single = _F32.unpack(_F32.pack(value))[0]
-    except OverflowError:
-        single = math.inf
+    single = to_single(value)
     if math.isinf(single):
         raise out_of_range("value out of range: overflow")
     if single == 0.0 and value != 0.0:
@@ -123,9 +117,9 @@ def cast_function(source: SqlType, target: SqlType) -> Cast:
         if t == "numeric" and target.typmod >= 0:
             return lambda value: apply_numeric_typmod(value, target.typmod)
         return lambda value: value
-    if t in _INT_BITS:
-        bits = _INT_BITS[t]
-        if s in _INT_BITS:
+    if t in INT_BITS:
+        bits = INT_BITS[t]
+        if s in INT_BITS:
             return lambda value: check_int(value, bits)
         if s == "numeric":
             return _numeric_to_int(bits, target.display)
@@ -135,7 +129,7 @@ def cast_function(source: SqlType, target: SqlType) -> Cast:
             return lambda value: 1 if value else 0
     if t == "numeric":
         convert: Cast | None = None
-        if s in _INT_BITS:
+        if s in INT_BITS:
             convert = Decimal
         elif s in _FLOATS:
             convert = _float_to_numeric(source)
@@ -143,7 +137,7 @@ def cast_function(source: SqlType, target: SqlType) -> Cast:
             return convert if target.typmod < 0 else _compose(convert, lambda value: apply_numeric_typmod(value, target.typmod))
     if t in _FLOATS:
         single = t == "float4"
-        if s in _INT_BITS or s == "numeric" or s in _FLOATS:
+        if s in INT_BITS or s == "numeric" or s in _FLOATS:
             return (lambda value: _to_single(float(value))) if single else float
     if t == "bool" and s == "int4":
         return bool

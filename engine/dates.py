@@ -22,11 +22,11 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from engine.errors import DataError
+from engine.intervals import USECS_PER_DAY
 
 POSTGRES_EPOCH_JDATE = 2451545  # 2000-01-01
 DATE_NOBEGIN, DATE_NOEND = -(2**31), 2**31 - 1
 TIMESTAMP_NOBEGIN, TIMESTAMP_NOEND = -(2**63), 2**63 - 1
-USECS_PER_DAY = 86_400_000_000
 _DATE_END_JULIAN = 2147483494  # 5874898-01-01
 _MIN_TIMESTAMP = -211813488000000000  # 4714-11-24 00:00 BC
 _END_TIMESTAMP = 9223371331200000000  # 294277-01-01 00:00

@@ -10,28 +10,23 @@ makes double precision. Errors carry PostgreSQL's SQLSTATE and message.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Callable
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from engine.errors import DataError, SqlError, out_of_range
-from engine.types import check_int, unsigned_zero
+from engine.types import BY_NAME, EXACT, INT_BITS, check_int, to_single, unsigned_zero
 
-INTEGERS = {"int2": 16, "int4": 32, "int8": 64}
 FLOATS = ("float4", "float8")
-NUMERIC_TYPES = (*INTEGERS, "numeric", *FLOATS)
-_EXACT = Context(prec=200_000, Emax=MAX_EMAX, Emin=MIN_EMIN)
-_F32 = struct.Struct("f")
-_NAMES = {"int2": "smallint", "int4": "integer", "int8": "bigint", "numeric": "numeric", "float4": "real", "float8": "double precision"}
+NUMERIC_TYPES = (*INT_BITS, "numeric", *FLOATS)
 
 Fn = Callable[[Any, Any], Any]
 
 
 def common_type(left: str, right: str) -> str:
     """The type two numeric operands meet in."""
-    if left in INTEGERS and right in INTEGERS:
-        return left if INTEGERS[left] >= INTEGERS[right] else right
+    if left in INT_BITS and right in INT_BITS:
+        return left if INT_BITS[left] >= INT_BITS[right] else right
     if left == right == "float4":
         return "float4"
     if left in FLOATS or right in FLOATS:
@@ -76,7 +71,7 @@ def _weight_and_first(value: Decimal) -> tuple[int, int]:
     if not value:
         return 0, 0
     weight = value.adjusted() // 4
-    first = int(abs(value).scaleb(-4 * weight, context=_EXACT)) % 10000
+    first = int(abs(value).scaleb(-4 * weight, context=EXACT)) % 10000
     return weight, first
 
 
@@ -103,7 +98,7 @@ def _numeric_special(a: Decimal, b: Decimal, op: str) -> Decimal | None:
     if op == "%":
         return Decimal("NaN") if a.is_infinite() else a
     try:
-        return {"+": _EXACT.add, "-": _EXACT.subtract, "*": _EXACT.multiply, "/": _EXACT.divide}[op](a, b)
+        return {"+": EXACT.add, "-": EXACT.subtract, "*": EXACT.multiply, "/": EXACT.divide}[op](a, b)
     except ArithmeticError:  # inf - inf, inf * 0
         return Decimal("NaN")
 
@@ -121,7 +116,7 @@ def _numeric_div(a: Decimal, b: Decimal) -> Decimal:
         return Decimal(0).scaleb(-scale)  # an unsigned zero at the result's scale
     digits = max(a.adjusted() - b.adjusted() + 2, 1) + scale + 5  # five guard digits, truncated, then rounded once
     quotient = Context(prec=digits, rounding=ROUND_DOWN, Emax=MAX_EMAX, Emin=MIN_EMIN).divide(a, b)
-    return unsigned_zero(quotient.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=_EXACT))
+    return unsigned_zero(quotient.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=EXACT))
 
 
 def _numeric_mod(a: Decimal, b: Decimal) -> Decimal:
@@ -132,11 +127,11 @@ def _numeric_mod(a: Decimal, b: Decimal) -> Decimal:
         return special
     if not b:
         raise _division_by_zero()
-    return unsigned_zero(_EXACT.remainder(a, b))  # the dividend's sign, as PostgreSQL's mod
+    return unsigned_zero(EXACT.remainder(a, b))  # the dividend's sign, as PostgreSQL's mod
 
 
 def _numeric_op(op: str) -> Fn:
-    exact = {"+": _EXACT.add, "-": _EXACT.subtract, "*": _EXACT.multiply}[op]
+    exact = {"+": EXACT.add, "-": EXACT.subtract, "*": EXACT.multiply}[op]
 
     def apply(a: Decimal, b: Decimal) -> Decimal:
         special = _numeric_special(a, b, op)
@@ -154,10 +149,7 @@ _NUMERIC_OPS: dict[str, Fn] = {"+": _numeric_op("+"), "-": _numeric_op("-"), "*"
 def _float_ops(single: bool) -> dict[str, Fn]:
     def checked(result: float, a: float, b: float, zero_check: bool) -> float:
         if single and math.isfinite(result):
-            try:
-                result = _F32.unpack(_F32.pack(result))[0]
-            except OverflowError:
-                result = math.inf
+            result = to_single(result)
         if math.isinf(result) and not math.isinf(a) and not math.isinf(b):
             raise out_of_range("value out of range: overflow")
         if zero_check and result == 0.0 and a != 0.0 and b != 0.0:
@@ -214,14 +206,21 @@ _TO_NUMERIC = lambda v: v if isinstance(v, Decimal) else Decimal(v)  # noqa: E73
 _TO_FLOAT = float
 
 
+def _no_operator(op: str, left: str, right: str) -> SqlError:
+    def name(t: str) -> str:
+        return BY_NAME[t].name if t in BY_NAME else t
+
+    return SqlError(f"operator does not exist: {name(left)} {op} {name(right)}", sqlstate="42883")
+
+
 def binary(op: str, left: str, right: str) -> tuple[str, Fn]:
     """(result type, function) of ``left op right`` for numeric types; SqlError 42883 if there is none."""
     if left not in NUMERIC_TYPES or right not in NUMERIC_TYPES:
-        raise SqlError(f"operator does not exist: {_NAMES.get(left, left)} {op} {_NAMES.get(right, right)}", sqlstate="42883")
+        raise _no_operator(op, left, right)
     common = common_type(left, right)
-    if common in INTEGERS:
+    if common in INT_BITS:
         convert = None
-        ops = _int_ops(INTEGERS[common])
+        ops = _int_ops(INT_BITS[common])
     elif common == "numeric":
         convert = _TO_NUMERIC
         ops = _NUMERIC_OPS
@@ -236,7 +235,7 @@ def binary(op: str, left: str, right: str) -> tuple[str, Fn]:
         return "bool", compare
     fn = ops.get(op)
     if fn is None:
-        raise SqlError(f"operator does not exist: {_NAMES[left]} {op} {_NAMES[right]}", sqlstate="42883")
+        raise _no_operator(op, left, right)
     if convert is None:
         return common, fn
     return common, lambda a, b: fn(convert(a), convert(b))

@@ -86,6 +86,7 @@ def format_bool(value: bool) -> str:
 _WS = " \t\n\r\v\f"  # PostgreSQL's isspace(): ASCII only, as is every digit class below
 _INTEGER = re.compile(r"[ \t\n\r\v\f]*([+-]?[0-9]+)[ \t\n\r\v\f]*\Z")
 _INT_NAMES = {16: "smallint", 32: "integer", 64: "bigint"}
+INT_BITS = {"int2": 16, "int4": 32, "int8": 64}
 
 
 def _int_parser(bits: int) -> Callable[[str, int], int]:
@@ -129,7 +130,7 @@ def _float_parser(single: bool) -> Callable[[str, int], float]:
         exact = Decimal(word)
         value = float(exact)
         if single and not math.isinf(value):
-            value = _to_single(value)
+            value = to_single(value)
         if math.isinf(value) or (value == 0.0 and exact != 0):
             raise out_of_range(f'"{text.strip(_WS)}" is out of range for type {name}')
         return value
@@ -137,7 +138,8 @@ def _float_parser(single: bool) -> Callable[[str, int], float]:
     return parse
 
 
-def _to_single(value: float) -> float:
+def to_single(value: float) -> float:
+    """A double rounded to float4 precision (±inf when out of its range)."""
     try:
         return _F32.unpack(_F32.pack(value))[0]
     except OverflowError:
@@ -148,7 +150,7 @@ def _shortest_single(value: float) -> str:
     """Fewest significant digits that read back as the same float4."""
     for digits in range(1, 10):
         text = f"{value:.{digits}e}" if digits > 1 else f"{value:.0e}"
-        if _to_single(float(text)) == value:
+        if to_single(float(text)) == value:
             return text
     return f"{value:.9e}"
 
@@ -187,7 +189,7 @@ def _float_formatter(single: bool) -> Callable[[float], str]:
 # -- numeric -------------------------------------------------------------------------------
 
 _NUMERIC = _FLOAT
-_EXACT = Context(prec=200_000, Emax=MAX_EMAX, Emin=MIN_EMIN)  # numeric holds 131072 digits before the point: never round
+EXACT = Context(prec=200_000, Emax=MAX_EMAX, Emin=MIN_EMIN)  # numeric holds 131072 digits before the point: never round
 _NUMERIC_SPECIAL = {"nan": Decimal("NaN"), "infinity": Decimal("Infinity"), "+infinity": Decimal("Infinity"), "-infinity": Decimal("-Infinity"), "inf": Decimal("Infinity"), "+inf": Decimal("Infinity"), "-inf": Decimal("-Infinity")}
 
 
@@ -200,7 +202,7 @@ def parse_numeric(text: str, typmod: int = -1) -> Decimal:
     else:
         value = Decimal(word)
         if value.as_tuple().exponent > 0:  # 1.5e2 is 150 with scale 0, as PostgreSQL keeps it
-            value = value.quantize(Decimal(1), context=_EXACT)
+            value = value.quantize(Decimal(1), context=EXACT)
     return apply_numeric_typmod(unsigned_zero(value), typmod)
 
 
@@ -221,7 +223,7 @@ def apply_numeric_typmod(value: Decimal, typmod: int) -> Decimal:
         )
     precision, scale = typmod >> 16, typmod & 0xFFFF
     try:
-        rounded = value.quantize(Decimal(1).scaleb(-scale, context=_EXACT), rounding=ROUND_HALF_UP, context=_EXACT)
+        rounded = value.quantize(Decimal(1).scaleb(-scale, context=EXACT), rounding=ROUND_HALF_UP, context=EXACT)
     except InvalidOperation:
         rounded = None
     if rounded is None or (rounded and rounded.adjusted() >= precision - scale):

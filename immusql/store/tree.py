@@ -63,7 +63,7 @@ def inclusion_nodes(index: int, size: int) -> list[list[int]]:
             upper.append([node_pos(level, start >> level)])
             start, n, m = start + k, n - k, m - k
     leaf = start + m
-    lower = [[((((leaf >> level) ^ 1) + 1) << (level + 1)) - ((leaf >> level) ^ 1).bit_count() - 2] for level in range(n.bit_length() - 1)]
+    lower = [[node_pos(level, (leaf >> level) ^ 1)] for level in range(n.bit_length() - 1)]
     upper.reverse()
     return lower + upper
 
