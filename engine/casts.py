@@ -9,14 +9,22 @@ cast to varchar(n) or char(n) truncates instead of failing.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine import dates
 from engine.errors import DataError, SqlError, out_of_range
 from engine.intervals import Interval
-from engine.types import INT_BITS, SqlType, apply_numeric_typmod, check_int, parse_numeric, to_single
+from engine.types import (
+    BY_NAME,
+    INT_BITS,
+    SqlType,
+    apply_numeric_typmod,
+    check_int,
+    parse_numeric,
+    to_single,
+)
 
 Cast = Callable[[Any], Any]
 _FLOATS = ("float4", "float8")
@@ -109,6 +117,8 @@ def _temporal(source: str, target: str) -> Cast | None:
 def cast_function(source: SqlType, target: SqlType) -> Cast:
     """The conversion of non-NULL values of ``source`` to ``target``; SqlError 42846 if PostgreSQL has no such cast."""
     s, t = source.base, target.base
+    if s == "unknown":  # an untyped literal: its text read by the target's input function
+        return target.input
     if t in _STRINGS:
         return _compose(_to_text(source), _string_typmod(target)) if s != t or target.typmod >= 0 else _to_text(source)
     if s in _STRINGS:
@@ -145,3 +155,83 @@ def cast_function(source: SqlType, target: SqlType) -> Cast:
     if temporal is not None:
         return temporal
     raise SqlError(f"cannot cast type {source.name} to {target.name}", sqlstate="42846")
+
+
+# -- implicit and assignment casts, common types -------------------------------------------
+
+# PostgreSQL's pg_cast entries with castcontext 'i' among our types (unknown literals convert to anything)
+_IMPLICIT: dict[str, frozenset[str]] = {
+    "int2": frozenset({"int4", "int8", "float4", "float8", "numeric"}),
+    "int4": frozenset({"int8", "float4", "float8", "numeric"}),
+    "int8": frozenset({"float4", "float8", "numeric"}),
+    "numeric": frozenset({"float4", "float8"}),
+    "float4": frozenset({"float8"}),
+    "text": frozenset({"varchar", "bpchar"}),
+    "varchar": frozenset({"text", "bpchar"}),
+    "bpchar": frozenset({"text", "varchar"}),
+    "date": frozenset({"timestamp", "timestamptz"}),
+    "timestamp": frozenset({"timestamptz"}),
+    "time": frozenset({"interval"}),
+}
+# castcontext 'a': narrowing numbers, and the date/time conversions that lose information
+_ASSIGNMENT: dict[str, frozenset[str]] = {
+    "int4": frozenset({"int2"}),
+    "int8": frozenset({"int2", "int4"}),
+    "numeric": frozenset({"int2", "int4", "int8"}),
+    "float4": frozenset({"int2", "int4", "int8", "numeric"}),
+    "float8": frozenset({"int2", "int4", "int8", "numeric", "float4"}),
+    "timestamp": frozenset({"date", "time"}),
+    "timestamptz": frozenset({"date", "time", "timestamp"}),
+    "interval": frozenset({"time"}),
+}
+# pg_type's typcategory and typispreferred
+CATEGORY = {
+    "bool": "B", "int2": "N", "int4": "N", "int8": "N", "float4": "N", "float8": "N", "numeric": "N",
+    "text": "S", "varchar": "S", "bpchar": "S", "bytea": "U", "uuid": "U", "date": "D", "time": "D",
+    "timestamp": "D", "timestamptz": "D", "interval": "T", "unknown": "X",
+}
+PREFERRED = frozenset({"bool", "float8", "text", "timestamptz", "interval"})
+
+
+def category(base: str) -> str:
+    """A type's typcategory: arrays are A, json, jsonb and the others we do not list U."""
+    return "A" if base.startswith("_") else CATEGORY.get(base, "U")
+
+
+def is_implicit(source: str, target: str) -> bool:
+    """Whether PostgreSQL converts ``source`` to ``target`` silently in expressions (castcontext 'i')."""
+    return source == target or source == "unknown" or target in _IMPLICIT.get(source, ())
+
+
+def is_assignable(source: str, target: str) -> bool:
+    """Whether INSERT/UPDATE may store a ``source`` value in a ``target`` column (casts 'a' and 'i').
+
+    Every type converts to the string types in assignment, through its output function.
+    """
+    return is_implicit(source, target) or target in _ASSIGNMENT.get(source, ()) or target in _STRINGS
+
+
+def common_type(types: Sequence[SqlType], context: str) -> SqlType:
+    """PostgreSQL's select_common_type: the type CASE, COALESCE, UNION, VALUES, IN... convert their inputs to.
+
+    Raises 42804 when two inputs belong to different categories and 42846 when an input
+    cannot be converted implicitly to the chosen type.
+    """
+    known = [t for t in types if t.base != "unknown"]
+    if not known:
+        return BY_NAME["text"]
+    if len(known) == len(types) and all(t == known[0] for t in known):
+        return known[0]  # identical, modifier included
+    chosen = known[0]
+    for other in known[1:]:
+        if other.base == chosen.base:
+            continue
+        if category(other.base) != category(chosen.base):
+            raise SqlError(f"{context} types {chosen.name} and {other.name} cannot be matched", sqlstate="42804")
+        if chosen.base not in PREFERRED and is_implicit(chosen.base, other.base) and not is_implicit(other.base, chosen.base):
+            chosen = other
+    result = BY_NAME[chosen.base]
+    for t in known:
+        if not is_implicit(t.base, result.base):
+            raise SqlError(f"{context} could not convert type {t.name} to {result.name}", sqlstate="42846")
+    return result

@@ -13,6 +13,9 @@ are never touched.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
@@ -35,6 +38,65 @@ def parse(sql: str) -> list[exp.Expr]:
     except (ParseError, TokenError) as exc:
         raise SqlError(_syntax_message(exc), sqlstate="42601") from None
     return [s for s in statements if s is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class Utility:
+    """A statement sqlglot does not read as PostgreSQL means it: transaction control, SET, SHOW, EXPLAIN.
+
+    ``words`` are its leading keywords and names, lower-cased (string literals keep their text);
+    ``rest`` is the SQL after them where the statement wraps another (EXPLAIN's query).
+    """
+
+    command: str
+    words: tuple[str, ...]
+    rest: str = ""
+
+
+_EXPLAIN_OPTIONS = re.compile(r"\s*(?:\((?:[^)]*)\)\s*|(?:analyze|verbose)\s+)*", re.IGNORECASE)
+UTILITY_COMMANDS = frozenset(("begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release", "set", "show", "reset",
+                              "explain", "discard"))
+
+
+def parse_statements(sql: str) -> list[exp.Expr | Utility]:
+    """Statements of a query string, each a sqlglot tree or a Utility, split on top-level semicolons."""
+    try:
+        tokens = POSTGRES.tokenize(sql)
+    except TokenError as exc:
+        raise SqlError(_syntax_message(exc), sqlstate="42601") from None
+    out: list[exp.Expr | Utility] = []
+    chunk: list[Token] = []
+    for token in [*tokens, None]:
+        if token is not None and token.token_type != TokenType.SEMICOLON:
+            chunk.append(token)
+            continue
+        if chunk:
+            out.append(_statement(sql, chunk))
+        chunk = []
+    return out
+
+
+def _statement(sql: str, tokens: list[Token]) -> exp.Expr | Utility:
+    first = tokens[0].text.lower()
+    if first in UTILITY_COMMANDS and not (first == "set" and _is_plain_set(tokens)):
+        if first == "explain":  # sqlglot reads EXPLAIN's whole text as one command token
+            rest = sql[tokens[0].end + 1 : tokens[-1].end + 1]
+            options = _EXPLAIN_OPTIONS.match(rest)
+            return Utility(first, tuple(options.group(0).lower().replace("(", " ").replace(")", " ").replace(",", " ").split()), rest[options.end() :])
+        words = [token.text if token.token_type == TokenType.STRING else token.text.lower() for token in tokens[1:]]
+        return Utility(first, tuple(words))
+    try:
+        statements = POSTGRES.parser().parse(_tx_bounds(tokens), sql)
+    except ParseError as exc:
+        raise SqlError(_syntax_message(exc), sqlstate="42601") from None
+    statement = statements[0] if statements else None
+    if statement is None:
+        raise SqlError("syntax error at end of input", sqlstate="42601")
+    return statement
+
+
+def _is_plain_set(tokens: list[Token]) -> bool:
+    return False
 
 
 def _syntax_message(exc: Exception) -> str:
@@ -103,3 +165,8 @@ def tx_bound(node: exp.Expr | None) -> exp.Expr | None:
     if isinstance(node, exp.Anonymous) and str(node.this).lower() == TX_FUNCTION and len(node.expressions) == 1:
         return node.expressions[0]
     return None
+
+
+def parse_expression(text: str) -> exp.Expr:
+    """One scalar expression stored as SQL text (a column default, a CHECK condition)."""
+    return parse(f"SELECT {text}")[0].expressions[0]

@@ -6,8 +6,9 @@ The first element is the format version; the rest are the row's values in
 column-number order (a dropped column keeps its slot, an added one extends the
 array: old rows need no rewrite). MessagePack has a public specification and
 decoders in every language, so an auditor can read a row from its proof without
-immusql. Types map onto native msgpack types where one exists, and onto three
-ext types otherwise (numeric, uuid, interval).
+immusql. Types map onto native msgpack types where one exists, and onto four
+ext types otherwise (numeric, uuid, interval, jsonb); an array is a msgpack
+array of its elements, each stored as its element type is.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from uuid import UUID
 import msgpack
 
 from engine.intervals import Interval
+from engine.jsonb import Jsonb, format_jsonb, parse_jsonb
 from engine.types import SqlType
 
 FORMAT_VERSION = 1
 EXT_NUMERIC = 1  # ASCII text of the value, display scale kept: b"12.50", b"NaN", b"-Infinity"
 EXT_UUID = 2  # the 16 bytes
 EXT_INTERVAL = 3  # i32 months || i32 days || i64 microseconds, big-endian
+EXT_JSONB = 4  # UTF-8 of jsonb's text form: b'{"a": 1.50}'
 _INTERVAL = struct.Struct(">iiq")
 
 
@@ -47,12 +50,28 @@ def _interval(value: Interval) -> msgpack.ExtType:
     return msgpack.ExtType(EXT_INTERVAL, _INTERVAL.pack(*value))
 
 
-_TO_EXT: dict[str, Callable[[Any], msgpack.ExtType]] = {"numeric": _numeric, "uuid": _uuid, "interval": _interval}
+def _jsonb(value: Jsonb) -> msgpack.ExtType:
+    return msgpack.ExtType(EXT_JSONB, format_jsonb(value).encode())
+
+
+_TO_EXT: dict[str, Callable[[Any], msgpack.ExtType]] = {"numeric": _numeric, "uuid": _uuid, "interval": _interval, "jsonb": _jsonb}
+
+
+def _elements(to_ext: Callable[[Any], msgpack.ExtType]) -> Callable[[tuple], list[Any]]:
+    """An array whose elements need an ext type: each non-NULL element converted."""
+    return lambda values: [None if v is None else to_ext(v) for v in values]
+
+
+def _converter(sql_type: SqlType) -> Callable[[Any], Any] | None:
+    base = sql_type.base
+    if base.startswith("_") and base[1:] in _TO_EXT:
+        return _elements(_TO_EXT[base[1:]])
+    return _TO_EXT.get(base)
 
 
 def row_encoder(types: Sequence[SqlType]) -> Callable[[Sequence[Any]], bytes]:
     """A function storing rows of a table with these column types; built once per table version."""
-    converted = [(i, _TO_EXT[t.base]) for i, t in enumerate(types) if t.base in _TO_EXT]
+    converted = [(i, convert) for i, t in enumerate(types) if (convert := _converter(t)) is not None]
     packer = msgpack.Packer(use_bin_type=True, autoreset=True)
     pack = packer.pack
     if not converted:
@@ -76,6 +95,8 @@ def _ext_hook(code: int, data: bytes) -> Any:
         return UUID(bytes=data)
     if code == EXT_INTERVAL:
         return Interval(*_INTERVAL.unpack(data))
+    if code == EXT_JSONB:
+        return parse_jsonb(data.decode())
     raise RowFormatError(f"unknown ext type {code} in a row")
 
 

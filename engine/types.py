@@ -329,12 +329,27 @@ def format_uuid(value: UUID) -> str:
 
 # -- the registry --------------------------------------------------------------------------
 
+
+def _deferred(name: str) -> Callable[..., Any]:
+    """A function of engine.jsonb, looked up at call time: that module builds on this one."""
+
+    def call(*args: Any) -> Any:
+        from engine import jsonb
+
+        return getattr(jsonb, name)(*args)
+
+    call.__name__ = name
+    return call
+
+
 _DISPLAY = {
     "bool": "boolean", "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real",
     "float8": "double precision", "numeric": "numeric", "text": "text", "varchar": "character varying",
     "bpchar": "character", "bytea": "bytea", "uuid": "uuid", "date": "date", "time": "time without time zone",
     "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone", "interval": "interval",
+    "unknown": "unknown", "json": "json", "jsonb": "jsonb",
 }
+_DISPLAY.update({f"_{base}": f"{name}[]" for base, name in list(_DISPLAY.items()) if base != "unknown"})
 
 _TYPES = [
     SqlType("bool", 16, KeyType.BOOL, parse_bool, format_bool),
@@ -354,8 +369,14 @@ _TYPES = [
     SqlType("timestamp", 1114, KeyType.INT, dates.parse_timestamp, dates.format_timestamp),
     SqlType("timestamptz", 1184, KeyType.INT, dates.parse_timestamptz, dates.format_timestamptz),
     SqlType("interval", 1186, KeyType.INTERVAL, intervals.parse_interval, intervals.format_interval),
+    # json and jsonb have no key layout of their own yet; engine/jsonb.py holds their I/O
+    SqlType("json", 114, KeyType.TEXT, _deferred("parse_json"), _deferred("format_json")),
+    SqlType("jsonb", 3802, KeyType.BYTES, _deferred("parse_jsonb"), _deferred("format_jsonb")),
 ]
 BY_NAME: dict[str, SqlType] = {t.base: t for t in _TYPES}
+# The type of a quoted literal (or untyped parameter) before context gives it one, as PostgreSQL's
+# "unknown": the binder resolves it by parsing the text as the type it is compared or assigned to.
+UNKNOWN = SqlType("unknown", 705, KeyType.TEXT, parse_text, str)
 ALIASES = {
     "boolean": "bool", "smallint": "int2", "integer": "int4", "int": "int4", "bigint": "int8", "real": "float4",
     "double precision": "float8", "float": "float8", "decimal": "numeric", "character varying": "varchar",
@@ -365,8 +386,17 @@ ALIASES = {
 
 
 def lookup(name: str, *modifiers: int) -> SqlType:
-    """The type a SQL type name (with its modifiers, e.g. varchar(10), numeric(5,2)) denotes."""
-    base = BY_NAME.get(ALIASES.get(name.lower(), name.lower()))
+    """The type a SQL type name (with its modifiers, e.g. varchar(10), numeric(5,2)) denotes.
+
+    ``integer[]``, ``varchar(3)[]`` (as name ``varchar[]`` with modifier 3) and ``_int4`` name one-dimensional arrays.
+    """
+    lowered = name.lower()
+    if lowered.endswith("[]") or (lowered.startswith("_") and lowered[1:] in BY_NAME):
+        from engine.arrays import array_type
+
+        element = lookup(name[:-2].rstrip() if lowered.endswith("[]") else name[1:], *modifiers)
+        return array_type(element)
+    base = BY_NAME.get(ALIASES.get(lowered, lowered))
     if base is None:
         raise DataError(f'type "{name}" does not exist', sqlstate="42704")
     if not modifiers:

@@ -19,6 +19,7 @@ _EXPORTS = {
     "CorruptionError": "immusql.errors",
     "StoreLockedError": "immusql.errors",
     "StoreClosedError": "immusql.errors",
+    "connect": "immusql.dbapi",
 }
 
 __all__ = ["__version__", *_EXPORTS]

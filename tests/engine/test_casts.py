@@ -1,4 +1,4 @@
-"""Explicit casts against PostgreSQL 15: every source and target type, values and errors."""
+"""Casts against PostgreSQL 15: explicit casts of every source to every target, implicit and assignment casts, common types."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import itertools
 import psycopg
 from psycopg.types.string import TextLoader
 
-from engine.casts import cast_function
+from engine.casts import cast_function, common_type, is_assignable, is_implicit
 from engine.errors import SqlError
-from engine.types import lookup
+from engine.types import UNKNOWN, lookup
 
 SOURCES = {
     "int2": ["0", "-7", "32767"],
@@ -56,3 +56,64 @@ def test_casts_match_postgres(pg):
                 if got != want:
                     mismatches.append(f"'{value}'::{source}::{target}: postgres {want}, immusql {got}")
     assert not mismatches, "\n".join(mismatches[:50]) + f"\n({len(mismatches)} mismatches)"
+
+
+# -- implicit and assignment casts, common types -------------------------------------------
+
+OUR_TYPES = ["bool", "int2", "int4", "int8", "float4", "float8", "numeric", "text", "varchar", "bpchar", "bytea", "uuid", "date", "time", "timestamp", "timestamptz", "interval"]
+
+
+def test_implicit_and_assignment_casts_match_pg_cast(pg):
+    rows = pg.execute(
+        "SELECT s.typname, t.typname, c.castcontext FROM pg_cast c JOIN pg_type s ON s.oid = c.castsource JOIN pg_type t ON t.oid = c.casttarget",
+        prepare=False,
+    ).fetchall()
+    contexts = {(s, t): c for s, t, c in rows}
+    mismatches = []
+    for source, target in itertools.product(OUR_TYPES, repeat=2):
+        context = "i" if source == target else contexts.get((source, target), "e")
+        # PostgreSQL converts anything to a string type in assignment through the output function
+        assignable = context in ("i", "a") or target in ("text", "varchar", "bpchar")
+        if is_implicit(source, target) != (context == "i") or is_assignable(source, target) != assignable:
+            mismatches.append(f"{source} -> {target}: pg_cast {context}, implicit {is_implicit(source, target)}, assignable {is_assignable(source, target)}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+COMMON = [
+    ["int4", "numeric"], ["int4", "float8"], ["int2", "int8"], ["numeric", "float4"], ["float4", "int8"], ["unknown", "unknown"], ["unknown", "int4"],
+    ["int4", "unknown", "int8"], ["text", "varchar"], ["varchar", "bpchar"], ["bpchar", "bpchar"], ["varchar(3)", "varchar(3)"], ["varchar(3)", "varchar(5)"],
+    ["int4", "text"], ["date", "timestamp"], ["timestamptz", "date"], ["time", "timestamp"], ["interval", "time"], ["bool", "int4"], ["uuid", "text"],
+    ["bytea", "uuid"], ["numeric(5,2)", "numeric(5,2)"], ["date", "interval"],
+]
+
+
+def _sample(spec: str) -> str:
+    """A value of the type for PostgreSQL's CASE."""
+    if spec == "unknown":
+        return "NULL"
+    return f"NULL::{spec}"
+
+
+def test_common_type_matches_postgres(pg):
+    mismatches = []
+    for specs in COMMON:
+        branches = " ".join(f"WHEN false THEN {_sample(s)}" for s in specs[1:])
+        try:
+            row = pg.execute(f"SELECT format_type(pg_typeof(x), NULL), 'ok' FROM (SELECT CASE {branches} ELSE {_sample(specs[0])} END AS x) s", prepare=False).fetchone()
+            want = ("ok", row[0])
+        except psycopg.Error as exc:
+            want = (exc.sqlstate, exc.diag.message_primary.replace("CASE/WHEN", "CASE"))
+        types = [UNKNOWN if s == "unknown" else _type(s) for s in specs]  # CASE lists its ELSE first
+        try:
+            got = ("ok", common_type(types, "CASE").name)
+        except SqlError as exc:
+            got = (exc.sqlstate, exc.message)
+        if got != want:
+            mismatches.append(f"{specs}: postgres {want}, immusql {got}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_common_type_keeps_a_shared_modifier():
+    assert common_type([_type("varchar(3)"), _type("varchar(3)")], "UNION").display == "character varying(3)"
+    assert common_type([_type("varchar(3)"), _type("varchar(5)")], "UNION").display == "character varying"
+    assert common_type([UNKNOWN, UNKNOWN], "VALUES").name == "text"

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.rowcodec import RowFormatError, decode_row, row_encoder
 from engine.intervals import Interval
+from engine.rowcodec import RowFormatError, decode_row, row_encoder
 from engine.types import lookup
 
 TYPES = [lookup(name) for name in ("int8", "float8", "numeric", "text", "bytea", "bool", "uuid", "date", "timestamptz", "interval", "int2")]

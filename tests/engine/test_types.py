@@ -106,7 +106,7 @@ def test_type_names_and_modifiers(pg):
     for name, modifiers in CASES:
         sql_type = _sql_type(name, modifiers)
         with pg.cursor() as cur:
-            cur.execute(f"SELECT format_type(%s::regtype, %s), %s::regtype::oid", (sql_type, -1, sql_type))
+            cur.execute("SELECT format_type(%s::regtype, %s), %s::regtype::oid", (sql_type, -1, sql_type))
             _, oid = cur.fetchone()
             cur.execute(f"CREATE TEMP TABLE tt (c {sql_type})")
             cur.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'tt'::regclass AND attname = 'c'")

@@ -1,0 +1,518 @@
+"""INSERT, UPDATE and DELETE: rows checked against the table's constraints and written as new versions.
+
+Each statement is planned once (its source rows are an ordinary query plan) and
+run many times. Writes go to the transaction's buffer through engine.tables, so
+index entries move with their rows; nothing is overwritten in the log: UPDATE
+appends a version, DELETE a tombstone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from catalog.objects import Constraint, Table
+from engine import plan
+from engine.errors import SqlError
+from engine.expr import Column, Compiler, Env, Expr, Scope
+from engine.parse import parse_expression
+from engine.select import KEY_COLUMN, Planner
+from engine.tables import TableInfo, unique_violation, write_row
+from engine.types import BY_NAME, SqlType
+
+Fn = Callable[[tuple], Any]
+
+
+@dataclass
+class Outcome:
+    """What a data-changing statement did: its command tag's verb, the row count, RETURNING rows."""
+
+    rowcount: int
+    rows: list[tuple] = field(default_factory=list)
+
+
+@dataclass
+class Writer:
+    """A table's write-side checks, compiled once per plan: defaults, NOT NULL, CHECK, foreign keys."""
+
+    info: TableInfo
+    session: Any
+    env: Env
+    planner: Planner
+    defaults: list[Fn | None] = field(default_factory=list)
+    checks: list[tuple[str, Fn]] = field(default_factory=list)
+    outgoing: list[tuple[Constraint, TableInfo]] = field(default_factory=list)  # foreign keys of this table
+    incoming: list[tuple[Constraint, TableInfo]] = field(default_factory=list)  # foreign keys referencing it
+
+    @classmethod
+    def build(cls, info: TableInfo, session: Any, env: Env, planner: Planner) -> Writer:
+        writer = cls(info, session, env, planner)
+        empty = Scope([])
+        compiler = planner.compiler(empty, "DEFAULT")
+        for column, type_ in zip(info.table.columns, info.types):
+            if column.dropped or column.default is None:
+                writer.defaults.append(None)
+                continue
+            expr = compiler.coerce(compiler.compile(parse_expression(column.default)), type_, assignment=True)
+            writer.defaults.append(expr.fn)
+        scope = Scope([Column(None, c.name, t) for c, t in zip(info.table.columns, info.types)])
+        check_compiler = planner.compiler(scope, "CHECK")
+        catalog = session.catalog
+        for constraint in info.constraints:
+            if constraint.type == "c":
+                fn = check_compiler.condition(parse_expression(constraint.check)).fn
+                writer.checks.append((constraint.name, fn))
+            elif constraint.type == "f":
+                writer.outgoing.append((constraint, session.table_info(catalog.objects[constraint.ref_table_oid])))
+        for obj in catalog.objects.values():
+            if isinstance(obj, Constraint) and obj.type == "f" and obj.ref_table_oid == info.oid:
+                writer.incoming.append((obj, session.table_info(catalog.objects[obj.table_oid])))
+        return writer
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def complete(self, row: list[Any], given: Sequence[bool]) -> None:
+        """Fill columns not given from their defaults (identity and serial columns included)."""
+        for i, supplied in enumerate(given):
+            if not supplied:
+                default = self.defaults[i]
+                row[i] = default(()) if default is not None else None
+
+    def check(self, row: Sequence[Any]) -> None:
+        info = self.info
+        for column, value in zip(info.table.columns, row):
+            if value is None and column.not_null and not column.dropped:
+                raise _constraint_error(f'null value in column "{column.name}" of relation "{info.name}" violates not-null constraint',
+                                        "23502", _failing_row(info, row), info.name, None, column.name)
+        for name, fn in self.checks:
+            if fn(tuple(row)) is False:
+                raise _constraint_error(f'new row for relation "{info.name}" violates check constraint "{name}"', "23514",
+                                        _failing_row(info, row), info.name, name)
+        tx = self.env.tx
+        for constraint, parent in self.outgoing:
+            values = [row[a - 1] for a in constraint.columns]
+            if None in values:
+                continue
+            if not _referenced_exists(tx, parent, constraint.ref_columns, values):
+                positions = [a - 1 for a in constraint.columns]
+                raise _constraint_error(f'insert or update on table "{info.name}" violates foreign key constraint "{constraint.name}"', "23503",
+                                        f'Key {info.key_text(positions, row)} is not present in table "{parent.name}".', info.name, constraint.name)
+
+    def before_delete(self, old: Sequence[Any], new: Sequence[Any] | None) -> None:
+        """Foreign keys pointing at a row that goes away (or whose key changes): restrict, cascade or set null."""
+        for constraint, child in self.incoming:
+            ref_positions = [a - 1 for a in constraint.ref_columns]
+            old_values = [old[p] for p in ref_positions]
+            if None in old_values or (new is not None and [new[p] for p in ref_positions] == old_values):
+                continue
+            referencing = _referencing_rows(self.env.tx, child, constraint.columns, old_values)
+            if not referencing:
+                continue
+            action = constraint.on_delete if new is None else constraint.on_update
+            if action == "c" and new is None:
+                child_writer = self.session.writer(child, self.env, self.planner)
+                for key, row in referencing:
+                    child_writer.before_delete(row, None)
+                    write_row(self.env.tx, child, key, row, None, None)
+            elif action in ("n", "d") and new is None:
+                child_writer = self.session.writer(child, self.env, self.planner)
+                for key, row in referencing:
+                    changed = list(row)
+                    for a in constraint.columns:
+                        changed[a - 1] = None if action == "n" else (child_writer.defaults[a - 1](()) if child_writer.defaults[a - 1] else None)
+                    write_row(self.env.tx, child, key, row, key, changed)
+            else:
+                raise _constraint_error(
+                    f'update or delete on table "{self.info.name}" violates foreign key constraint "{constraint.name}" on table "{child.name}"',
+                    "23503", f'Key {self.info.key_text(ref_positions, old)} is still referenced from table "{child.name}".', child.name, constraint.name)
+
+
+def _referenced_exists(tx: Any, parent: TableInfo, ref_columns: Sequence[int], values: list[Any]) -> bool:
+    positions = tuple(a - 1 for a in ref_columns)
+    if positions == parent.pk_positions:
+        return tx.get(parent.pk_values_key(values)) is not None
+    for index in parent.indexes:
+        if index.unique and index.positions == positions:
+            return tx.get(index.prefix + index.encode_values(values)) is not None
+    return any(all(row[p] == v for p, v in zip(positions, values)) for row in (parent.decode(e[1]) for e in tx.scan(parent.prefix)))
+
+
+def _referencing_rows(tx: Any, child: TableInfo, columns: Sequence[int], values: list[Any]) -> list[tuple[bytes, tuple]]:
+    positions = tuple(a - 1 for a in columns)
+    for index in child.indexes:
+        if index.positions[: len(positions)] == positions:
+            from catalog.keycodec import key_encoder
+            from immusql.store.keys import prefix_end
+
+            start = index.prefix + key_encoder(index.key_columns[: len(positions)])(values)
+            out = []
+            for entry in tx.scan(index.prefix, start, prefix_end(start)):
+                value = tx.get(entry[1])
+                if value is not None:
+                    out.append((entry[1], child.decode(value)))
+            return out
+    return [(e[0], row) for e in tx.scan(child.prefix) if all((row := child.decode(e[1]))[p] == v for p, v in zip(positions, values))]
+
+
+def _failing_row(info: TableInfo, row: Sequence[Any]) -> str:
+    shown = ", ".join("null" if v is None else t.format(v) for v, t, c in zip(row, info.types, info.table.columns) if not c.dropped)
+    return f"Failing row contains ({shown})."
+
+
+def _constraint_error(message: str, sqlstate: str, detail: str, table: str, constraint: str | None, column: str | None = None) -> SqlError:
+    error = SqlError(message, sqlstate=sqlstate, detail=detail)
+    error.table, error.constraint, error.column = table, constraint, column
+    return error
+
+
+# -- INSERT --------------------------------------------------------------------------------
+
+
+def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[Env], Outcome]:
+    env = planner.env
+    target = node.this
+    column_nodes = None
+    if isinstance(target, exp.Schema):
+        column_nodes = target.expressions
+        target = target.this
+    table = session.resolve_table(target.name, target.db or None)
+    info = session.table_info(table)
+    alias = target.alias or table.name
+    live = [i for i, c in enumerate(table.columns) if not c.dropped]
+    if column_nodes:
+        positions = []
+        for c in column_nodes:
+            column = table.column(c.name)
+            if column is None:
+                raise SqlError(f'column "{c.name}" of relation "{table.name}" does not exist', sqlstate="42703")
+            if column.attnum - 1 in positions:
+                raise SqlError(f'column "{c.name}" specified more than once', sqlstate="42701")
+            positions.append(column.attnum - 1)
+    else:
+        positions = live
+    writer = Writer.build(info, session, env, planner)
+    source = node.expression
+    empty = Scope([])
+    compiler = planner.compiler(empty, "VALUES")
+    for p in positions:
+        column = table.columns[p]
+        if column.identity == "a":
+            raise SqlError(f'cannot insert a non-DEFAULT value into column "{column.name}"', sqlstate="428C9",
+                           detail=f'Column "{column.name}" is an identity column defined as GENERATED ALWAYS.',
+                           hint="Use OVERRIDING SYSTEM VALUE to override.")
+    rows_of: Callable[[Env], Any]
+    if source is None:  # DEFAULT VALUES
+        given_all = [False] * len(table.columns)
+        rows_of = lambda env: [((), given_all)]  # noqa: E731
+    elif isinstance(source, exp.Values):
+        compiled_rows = []
+        for t in source.expressions:
+            values = t.expressions if isinstance(t, exp.Tuple) else [t]
+            if len(values) > len(positions):
+                raise SqlError("INSERT has more expressions than target columns", sqlstate="42601")
+            if len(values) < len(positions) and column_nodes:
+                raise SqlError("INSERT has more target columns than expressions", sqlstate="42601")
+            fns = []
+            given = [False] * len(table.columns)
+            for p, v in zip(positions, values):
+                if isinstance(v, exp.Var) and v.name.upper() == "DEFAULT":
+                    fns.append(None)
+                    continue
+                e = compiler.coerce(compiler.compile(v), info.types[p], assignment=True,
+                                    context=f'column "{table.columns[p].name}" is of type {info.types[p].name} but expression')
+                fns.append((p, e.fn))
+                given[p] = True
+            compiled_rows.append(([f for f in fns if f is not None], given))
+
+        def rows_of(env: Env) -> list[tuple[tuple, list[bool]]]:
+            empty_row: tuple = ()
+            return [(tuple((p, f(empty_row)) for p, f in fns), given) for fns, given in compiled_rows]
+    else:
+        planned = planner.query(source)
+        if len(planned.columns) > len(positions):
+            raise SqlError("INSERT has more expressions than target columns", sqlstate="42601")
+        converts = []
+        for p, c in zip(positions, planned.columns):
+            e = compiler.coerce(Expr(c.type, lambda row, i=len(converts): row[i]), info.types[p], assignment=True,
+                                context=f'column "{table.columns[p].name}" is of type {info.types[p].name} but expression')
+            converts.append((p, e.fn))
+        given_select = [False] * len(table.columns)
+        for p, _ in converts:
+            given_select[p] = True
+
+        def rows_of(env: Env) -> list[tuple[tuple, list[bool]]]:
+            return [(tuple((p, f(row)) for p, f in converts), given_select) for row in list(planned.node.rows(env))]
+
+    table_scope = Scope([Column(alias, c.name, t, hidden=c.dropped) for c, t in zip(table.columns, info.types)])
+    returning = _returning(node, table_scope, planner)
+    conflict = _on_conflict(node, info, table_scope, planner, alias)
+    width = len(table.columns)
+
+    def run(env: Env) -> Outcome:
+        tx = env.tx
+        count = 0
+        out = []
+        for values, given in rows_of(env):
+            row = [None] * width
+            writer.complete(row, given)
+            for p, v in values:
+                row[p] = v
+            writer.check(row)
+            key = info.row_key(row) if info.row_key is not None else info.rowid_key(env.tx.sequence_call("nextval_oid", table.rowid_sequence))
+            try:
+                write_row(tx, info, None, None, key, row)
+            except SqlError as error:
+                if conflict is None or error.sqlstate != "23505" or not conflict.matches(error):
+                    raise
+                existing = conflict.existing(tx, key, row)
+                if existing is None:
+                    raise
+                result = conflict.resolve(env, writer, existing, row)
+                if result is None:
+                    continue
+                row = result
+            count += 1
+            if returning is not None:
+                out.append(returning(tuple(row)))
+        return Outcome(count, out)
+
+    return run
+
+
+@dataclass
+class _Conflict:
+    info: TableInfo
+    constraint_names: set[str] | None  # None: any unique violation
+    update: Callable[[tuple, tuple], list[Any]] | None
+    where: Fn | None
+    positions_of: list[tuple[str, tuple[int, ...]]]
+
+    def matches(self, error: SqlError) -> bool:
+        return self.constraint_names is None or getattr(error, "constraint", None) in self.constraint_names
+
+    def existing(self, tx: Any, key: bytes, row: Sequence[Any]) -> tuple[bytes, tuple] | None:
+        info = self.info
+        value = tx.get(key)
+        if value is not None:
+            return key, info.decode(value)
+        for index in info.indexes:
+            if index.unique:
+                values = [row[p] for p in index.positions]
+                if None in values:
+                    continue
+                found = tx.get(index.prefix + index.encode_values(values))
+                if found is not None:
+                    existing = tx.get(found)
+                    if existing is not None:
+                        return found, info.decode(existing)
+        return None
+
+    def resolve(self, env: Env, writer: Writer, existing: tuple[bytes, tuple], proposed: Sequence[Any]) -> list[Any] | None:
+        if self.update is None:
+            return None
+        key, old = existing
+        combined = tuple(old) + (key,) + tuple(proposed)
+        if self.where is not None and self.where(combined) is not True:
+            return None
+        new = self.update(combined, old)
+        writer.check(new)
+        new_key = self.info.row_key(new) if self.info.row_key is not None else key
+        if new_key != key:
+            writer.before_delete(old, new)
+        write_row(env.tx, self.info, key, old, new_key, new)
+        return new
+
+
+def _on_conflict(node: exp.Insert, info: TableInfo, scope: Scope, planner: Planner, alias: str) -> _Conflict | None:
+    conflict = node.args.get("conflict")
+    if conflict is None:
+        return None
+    names: set[str] | None = None
+    keys = conflict.args.get("conflict_keys")
+    constraint = conflict.args.get("constraint")
+    if keys:
+        wanted = tuple(info.table.column(k.this.name if isinstance(k, exp.Ordered) else k.name).attnum - 1 for k in keys)
+        names = {i.name for i in info.indexes if i.unique and set(i.positions) == set(wanted)}
+        if not names:
+            raise SqlError("there is no unique or exclusion constraint matching the ON CONFLICT specification", sqlstate="42P10")
+    elif constraint is not None:
+        names = {constraint.name}
+    action = str(conflict.args.get("action").this).upper() if conflict.args.get("action") is not None else "DO NOTHING"
+    if "NOTHING" in action:
+        return _Conflict(info, names, None, None, [])
+    if not keys and constraint is None:
+        raise SqlError("ON CONFLICT DO UPDATE requires inference specification or constraint name", sqlstate="42601",
+                       hint="For example, ON CONFLICT (column_name).")
+    excluded = [Column("excluded", c.name, c.type, c.hidden) for c in scope.columns]
+    combined = Scope([*scope.columns, Column(alias, KEY_COLUMN, BY_NAME["text"], hidden=True), *excluded])
+    compiler = planner.compiler(combined, "")
+    sets = []
+    for assignment in conflict.expressions:
+        column = assignment.this
+        position = _target_position(info.table, column.name)
+        value = compiler.coerce(compiler.compile(assignment.expression), info.types[position], assignment=True)
+        sets.append((position, value.fn))
+    where = conflict.args.get("where")
+    where_fn = compiler.condition(where.this).fn if where is not None else None
+
+    def update(combined_row: tuple, old: tuple) -> list[Any]:
+        new = list(old)
+        for p, fn in sets:
+            new[p] = fn(combined_row)
+        return new
+
+    return _Conflict(info, names, update, where_fn, [])
+
+
+def _target_position(table: Table, name: str) -> int:
+    column = table.column(name)
+    if column is None:
+        raise SqlError(f'column "{name}" of relation "{table.name}" does not exist', sqlstate="42703")
+    return column.attnum - 1
+
+
+def _returning(node: exp.Expr, scope: Scope, planner: Planner) -> Callable[[tuple], tuple] | None:
+    returning = node.args.get("returning")
+    if returning is None:
+        return None
+    compiler = planner.compiler(scope, "RETURNING")
+    fns = []
+    columns = []
+    for item in returning.expressions:
+        if isinstance(item, exp.Star):
+            for i, c in enumerate(scope.columns):
+                if not c.hidden:
+                    fns.append(lambda row, i=i: row[i])
+                    columns.append(Column(None, c.name, c.type))
+            continue
+        inner = item.this if isinstance(item, exp.Alias) else item
+        e = compiler.compile(inner)
+        fns.append(e.fn)
+        columns.append(Column(None, item.alias if isinstance(item, exp.Alias) else e.name, e.type))
+    planner.returning_columns = columns
+    return lambda row: tuple(f(row) for f in fns)
+
+
+# -- UPDATE and DELETE ---------------------------------------------------------------------
+
+
+def _target_rows(node: exp.Expr, table: Table, alias: str, extra_items: list[exp.Expr], from_items: list[exp.Expr], planner: Planner) -> plan.Node:
+    """The rows an UPDATE or DELETE changes: key, every column slot, then ``extra_items``, as one query."""
+    target = exp.Table(this=exp.to_identifier(table.name, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+    schema_name = planner.session.schema_name(table.schema_oid)
+    target.set("db", exp.to_identifier(schema_name, quoted=True))
+    items: list[exp.Expr] = [exp.column(KEY_COLUMN, alias, quoted=True)]
+    items.extend(exp.column(c.name, alias, quoted=True) for c in table.columns)
+    items.extend(extra_items)
+    select = exp.Select(expressions=items)
+    select.set("from_", exp.From(this=target))
+    if from_items:
+        select.set("joins", [exp.Join(this=f) for f in from_items])
+    where = node.args.get("where")
+    if where is not None:
+        select.set("where", where.copy())
+    return planner.query(select).node
+
+
+def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[Env], Outcome]:
+    target = node.this
+    table = session.resolve_table(target.name, target.db or None)
+    info = session.table_info(table)
+    alias = target.alias or table.name
+    sets: list[tuple[int, exp.Expr | None]] = []
+    for assignment in node.expressions:
+        column = assignment.this
+        position = _target_position(table, column.name)
+        value = assignment.expression
+        if table.columns[position].identity == "a" and not (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT"):
+            raise SqlError(f'column "{column.name}" can only be updated to DEFAULT', sqlstate="428C9",
+                           detail=f'Column "{column.name}" is an identity column defined as GENERATED ALWAYS.')
+        sets.append((position, None if isinstance(value, exp.Var) and value.name.upper() == "DEFAULT" else value))
+    from_ = node.args.get("from_") or node.args.get("from")
+    from_items = [from_.this] if from_ is not None else []
+    source = _target_rows(node, table, alias, [v for _, v in sets if v is not None], from_items, planner)
+    writer = Writer.build(info, session, planner.env, planner)
+    width = len(table.columns)
+    compiler = planner.compiler(Scope([]))
+    converts = []
+    column_index = 1 + width
+    for position, value in sets:
+        if value is None:
+            converts.append((position, None))
+            continue
+        ctype = source.columns[column_index].type
+        e = compiler.coerce(Expr(ctype, lambda row, i=column_index: row[i]), info.types[position], assignment=True,
+                            context=f'column "{table.columns[position].name}" is of type {info.types[position].name} but expression')
+        converts.append((position, e.fn))
+        column_index += 1
+    scope = Scope([Column(alias, c.name, t, hidden=c.dropped) for c, t in zip(table.columns, info.types)])
+    returning = _returning(node, scope, planner)
+
+    def run(env: Env) -> Outcome:
+        tx = env.tx
+        seen: set[bytes] = set()
+        out = []
+        count = 0
+        for row in list(source.rows(env)):
+            key = row[0]
+            if key in seen:
+                continue
+            seen.add(key)
+            old = row[1 : 1 + width]
+            new = list(old)
+            for position, fn in converts:
+                if fn is None:
+                    default = writer.defaults[position]
+                    new[position] = default(()) if default is not None else None
+                else:
+                    new[position] = fn(row)
+            writer.check(new)
+            new_key = info.row_key(new) if info.row_key is not None else key
+            if new_key != key:
+                writer.before_delete(old, new)
+            write_row(tx, info, key, old, new_key, new)
+            count += 1
+            if returning is not None:
+                out.append(returning(tuple(new)))
+        return Outcome(count, out)
+
+    return run
+
+
+def plan_delete(node: exp.Delete, session: Any, planner: Planner) -> Callable[[Env], Outcome]:
+    target = node.this
+    table = session.resolve_table(target.name, target.db or None)
+    info = session.table_info(table)
+    alias = target.alias or table.name
+    using = node.args.get("using") or []
+    source = _target_rows(node, table, alias, [], list(using), planner)
+    writer = Writer.build(info, session, planner.env, planner)
+    width = len(table.columns)
+    scope = Scope([Column(alias, c.name, t, hidden=c.dropped) for c, t in zip(table.columns, info.types)])
+    returning = _returning(node, scope, planner)
+
+    def run(env: Env) -> Outcome:
+        tx = env.tx
+        seen: set[bytes] = set()
+        out = []
+        for row in list(source.rows(env)):
+            key = row[0]
+            if key in seen:
+                continue
+            seen.add(key)
+            old = row[1 : 1 + width]
+            if tx.get(key) is None:  # already removed by a cascade within this statement
+                continue
+            writer.before_delete(old, None)
+            write_row(tx, info, key, old, None, None)
+            if returning is not None:
+                out.append(returning(tuple(old)))
+        return Outcome(len(seen), out)
+
+    return run
+
+
+__all__ = ["plan_insert", "plan_update", "plan_delete", "Outcome", "Writer", "unique_violation", "SqlType", "Compiler"]

@@ -1,0 +1,142 @@
+"""A SQL transaction over the log: reads at a snapshot through its own buffered writes, one commit.
+
+Reads see the store as of ``snapshot`` (the last tx id when the transaction
+began) overlaid with the transaction's writes, so it reads its own changes.
+COMMIT hands the buffer to ``Store.commit(..., snapshot=...)``: a key written by
+another transaction after the snapshot fails the commit with 40001 (snapshot
+isolation, first committer wins). Savepoints are copies of the buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from catalog import layout
+from catalog.codec import decode_object
+from catalog.snapshot import Catalog, CatalogWriter
+from immusql.errors import ConflictError
+from immusql.store.keys import prefix_end
+from engine.errors import SqlError
+
+_local_versions = iter(range(-1, -(2**62), -1))  # tx-local catalogs get unique negative versions
+
+
+class Transaction:
+    """One SQL transaction of a session (an implicit one per statement in autocommit)."""
+
+    def __init__(self, db: Any, *, explicit: bool, read_only: bool = False, session: Any = None) -> None:
+        self.db = db
+        self.session = session
+        self.store = db.store
+        self.snapshot = self.store.tx_id
+        self.explicit = explicit
+        self.read_only = read_only
+        self.writes: dict[bytes, bytes | None] = {}
+        self.catalog: Catalog = db.catalogs.at(self.snapshot)
+        self.failed = False
+        self.savepoints: list[tuple[str, dict[bytes, bytes | None], Catalog]] = []
+        self.notices: list[str] = []
+        self.start_time_us = 0
+        self.committed_tx: int | None = None
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value of ``key`` as this transaction sees it (None if absent or deleted)."""
+        writes = self.writes
+        if key in writes:
+            return writes[key]
+        entry = self.store.get(key, self.snapshot)
+        return None if entry is None else entry.value
+
+    def scan(self, prefix: bytes, start: bytes | None = None, end: bytes | None = None, desc: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        """(key, value) of live keys with ``prefix`` in [start, end), in key order, own writes included."""
+        stored = self.store.scan(prefix, start=start, end=end, at_tx=self.snapshot, desc=desc)
+        if not self.writes:
+            return stored  # Entries are (key, value, ...) tuples
+        low = max(prefix, start) if start is not None else prefix
+        high = prefix_end(prefix)
+        if end is not None and (high is None or end < high):
+            high = end
+        own = sorted(k for k in self.writes if k >= low and (high is None or k < high))
+        if not own:
+            return stored
+        return self._merge(stored, own, desc)
+
+    def _merge(self, stored: Iterator, own: list[bytes], desc: bool) -> Iterator[tuple[bytes, bytes]]:
+        writes = self.writes
+        if desc:
+            own.reverse()
+        pos = 0
+        for entry in stored:
+            key = entry[0]
+            while pos < len(own) and ((own[pos] < key) if not desc else (own[pos] > key)):
+                value = writes[own[pos]]
+                if value is not None:
+                    yield own[pos], value
+                pos += 1
+            if pos < len(own) and own[pos] == key:
+                value = writes[key]
+                pos += 1
+                if value is not None:
+                    yield key, value
+                continue
+            yield entry
+        for key in own[pos:]:
+            value = writes[key]
+            if value is not None:
+                yield key, value
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def put(self, key: bytes, value: bytes | None) -> None:
+        """Buffer a write (None deletes); nothing reaches the log before COMMIT."""
+        if self.read_only:
+            raise SqlError("cannot execute this statement in a read-only transaction", sqlstate="25006")
+        self.writes[key] = value
+
+    def catalog_writer(self) -> CatalogWriter:
+        return CatalogWriter(self.get, self.put)
+
+    def reload_catalog(self) -> None:
+        """Rebuild the catalog this transaction sees after its own DDL."""
+        objects = [decode_object(entry[1]) for entry in self.scan(layout.CATALOG)]
+        self.catalog = Catalog.build(next(_local_versions), objects)
+
+    def sequence_call(self, name: str, *args: Any) -> int:
+        return self.db.sequence_call(self, name, *args)
+
+    # -- savepoints ------------------------------------------------------------------------
+
+    def savepoint(self, name: str) -> None:
+        self.savepoints.append((name, dict(self.writes), self.catalog))
+
+    def _find(self, name: str) -> int:
+        for i in range(len(self.savepoints) - 1, -1, -1):
+            if self.savepoints[i][0] == name:
+                return i
+        raise SqlError(f'savepoint "{name}" does not exist', sqlstate="3B001")
+
+    def rollback_to(self, name: str) -> None:
+        i = self._find(name)
+        _, writes, catalog = self.savepoints[i]
+        del self.savepoints[i + 1 :]
+        self.writes = dict(writes)
+        self.catalog = catalog
+        self.failed = False
+
+    def release(self, name: str) -> None:
+        del self.savepoints[self._find(name) :]
+
+    # -- end -------------------------------------------------------------------------------
+
+    def commit(self, meta: bytes = b"") -> int | None:
+        """Make the writes durable in one log transaction; 40001 if a concurrent one wrote the same key."""
+        if not self.writes:
+            return None
+        try:
+            self.committed_tx = self.store.commit(self.writes.items(), meta=meta, snapshot=self.snapshot)
+        except ConflictError:
+            raise SqlError("could not serialize access due to concurrent update", sqlstate="40001") from None
+        return self.committed_tx
