@@ -208,7 +208,7 @@ def _collecting(fns: list[Fn], distinct: bool, order: list[tuple[Fn, bool, bool]
         if order:
             for i in range(len(order) - 1, -1, -1):
                 _, desc, nulls_first = order[i]
-                null_key = (1,) if nulls_first != desc else (-1,)
+                null_key = (1,) if nulls_first == desc else (-1,)
                 items = sorted(items, key=lambda it, i=i, nk=null_key: nk if it[1][i] is None else (0, sort_value(it[1][i])), reverse=desc)
         values = [it[0] for it in items]
         if distinct:

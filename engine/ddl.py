@@ -477,17 +477,19 @@ _DROP_KINDS = {"TABLE": ("table", "table"), "INDEX": ("index", "index"), "VIEW":
 
 def _drop(node: exp.Drop, session: Any) -> str:
     kind = str(node.args.get("kind") or "").upper()
+    targets = node.args.get("tables") or []
     if kind == "SCHEMA":
-        for t in node.expressions:
-            schema = session.catalog.schema(t.name)
+        for t in targets:
+            name = t.db or t.name  # sqlglot reads a lone schema name as a table's qualifier
+            schema = session.catalog.schema(name)
             if schema is None:
                 if node.args.get("exists"):
-                    session.notice(f'schema "{t.name}" does not exist, skipping')
+                    session.notice(f'schema "{name}" does not exist, skipping')
                     continue
-                raise SqlError(f'schema "{t.name}" does not exist', sqlstate="3F000")
+                raise SqlError(f'schema "{name}" does not exist', sqlstate="3F000")
             members = [o for o in session.tx.catalog.objects.values() if getattr(o, "schema_oid", None) == schema.oid]
             if members and not node.args.get("cascade"):
-                raise SqlError(f"cannot drop schema {t.name} because other objects depend on it", sqlstate="2BP01",
+                raise SqlError(f"cannot drop schema {name} because other objects depend on it", sqlstate="2BP01",
                                hint="Use DROP ... CASCADE to drop the dependent objects too.")
             for member in members:
                 if isinstance(member, Table):
@@ -501,7 +503,7 @@ def _drop(node: exp.Drop, session: Any) -> str:
     if kind not in _DROP_KINDS:
         raise SqlError(f"DROP {kind} is not supported", sqlstate="0A000")
     wanted, word = _DROP_KINDS[kind]
-    for t in node.expressions:
+    for t in targets:
         obj = session.resolve_relation(t.name, t.db or None, missing_ok=True)
         if obj is None:
             if node.args.get("exists"):

@@ -301,7 +301,7 @@ class Compiler:
         return constant(None, UNKNOWN)
 
     def _placeholder(self, node: exp.Expr) -> Expr:
-        index = self.params.get(id(node))
+        index = node.meta.get("ordinal") if node.meta else None  # set by session.number_placeholders; survives copy()
         if index is None:
             if isinstance(node, exp.Parameter):
                 index = int(node.this.this) - 1
@@ -811,7 +811,7 @@ class Compiler:
         target = type_from_node(to)
         inner = self.compile(node.this)
         result = self.coerce(inner, target, explicit=True)
-        result.name = _type_column_name(target) if inner.name == "?column?" or isinstance(node.this, exp.Literal) else inner.name
+        result.name = _type_column_name(target) if inner.name == "?column?" or isinstance(node.this, (exp.Literal, exp.Boolean)) else inner.name
         return result
 
     def _like(self, node: exp.Expr) -> Expr:

@@ -10,6 +10,7 @@ or the session's TimeZone.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import random
@@ -411,6 +412,32 @@ def _btrim(chars: str, how: str) -> Callable[..., Any]:
     return trim
 
 
+def _encode(data: bytes, encoding: str) -> str:
+    """encode(bytea, 'hex' | 'base64' | 'escape'), PostgreSQL's text forms of binary data."""
+    kind = encoding.lower()
+    if kind == "hex":
+        return data.hex()
+    if kind == "base64":
+        return base64.encodebytes(data).decode().rstrip("\n")  # 76-character lines, as PostgreSQL writes
+    if kind == "escape":
+        return "".join(f"\\{b:03o}" if b == 0 or b >= 0x80 else "\\\\" if b == 0x5C else chr(b) for b in data)
+    raise DataError(f'unrecognized encoding: "{encoding}"', sqlstate="22023")
+
+
+def _decode(text: str, encoding: str) -> bytes:
+    kind = encoding.lower()
+    if kind == "hex":
+        return BY_NAME["bytea"].input("\\x" + text)
+    if kind == "base64":
+        try:
+            return base64.b64decode("".join(text.split()), validate=True)
+        except ValueError:
+            raise DataError("invalid base64 end sequence", sqlstate="22023") from None
+    if kind == "escape":
+        return BY_NAME["bytea"].input(text)
+    raise DataError(f'unrecognized encoding: "{encoding}"', sqlstate="22023")
+
+
 def _register_strings() -> None:
     _def("length char_length character_length", "text", "int4", len)
     _def("length", "bytea", "int4", len)
@@ -446,6 +473,10 @@ def _register_strings() -> None:
     _def("reverse", "text", "text", lambda s: s[::-1])
     _def("md5", "text", "text", _md5)
     _def("md5", "bytea", "text", _md5)
+    for bits in (224, 256, 384, 512):
+        _def(f"sha{bits}", "bytea", "bytea", lambda data, name=f"sha{bits}": hashlib.new(name, data).digest())
+    _def("encode", "bytea,text", "text", _encode)
+    _def("decode", "text,text", "bytea", _decode)
     _def("ascii", "text", "int4", lambda s: ord(s[0]) if s else 0)
     _def("chr", "int4", "text", _chr)
     _def("starts_with", "text,text", "bool", lambda s, prefix: s.startswith(prefix))
@@ -476,6 +507,7 @@ def _quoted(sql_type: SqlType) -> Callable[[Any], str]:
 
 _MIN_SIG_DIGITS = 16  # PostgreSQL's NUMERIC_MIN_SIG_DIGITS
 _MAX_DISPLAY_SCALE = 1000
+_MAX_WEIGHT = 131072  # numeric holds up to 131072 digits before the decimal point
 _NAN = Decimal("NaN")
 
 
@@ -632,18 +664,24 @@ def _numeric_power(base: Decimal, exponent: Decimal) -> Decimal:
             return Decimal(1).scaleb(-rscale)
         if base == 0:
             return Decimal(0).scaleb(-rscale)
-        estimate = float(exponent) * math.log10(abs(float(base)))
-        if estimate > 3 * 32767 * 4:
+        estimate = float(exponent) * _log10_estimate(base)  # the result's decimal weight
+        if estimate >= _MAX_WEIGHT:
             raise out_of_range("value overflows numeric format")
-        exact = EXACT.power(base, abs(int(exponent))) if abs(estimate) < 5000 else _high_precision(int(abs(estimate)) + rscale + 20).power(base, abs(int(exponent)))
-        return _with_rscale(exact if exponent > 0 else _high_precision(rscale + 40 + max(int(-estimate), 0)).divide(1, exact), rscale)
-    estimate = float(exponent) * math.log(float(base)) * 0.434294481903252 if base > 0 else 0.0
-    if estimate > 131072:
+        if estimate + 1 < -rscale:
+            return Decimal(0).scaleb(-rscale)
+        return _with_rscale(_high_precision(int(max(estimate, 0)) + rscale + 40).power(base, int(exponent)), rscale)
+    estimate = float(exponent) * _log10_estimate(base) if base > 0 else 0.0
+    if estimate >= _MAX_WEIGHT:
         raise out_of_range("value overflows numeric format")
     rscale = max(_MIN_SIG_DIGITS - int(estimate), _dscale(base), _dscale(exponent))
     if base == 0:
         return Decimal(0).scaleb(-min(rscale, _MAX_DISPLAY_SCALE))
     return _with_rscale(_high_precision(max(rscale, 0) + int(max(estimate, 0)) + 40).power(base, exponent), rscale)
+
+
+def _log10_estimate(value: Decimal) -> float:
+    """log10(|value|) to a few digits, for values beyond double precision's range too."""
+    return float(abs(value).log10(context=DecimalContext(prec=20)))
 
 
 def _float_power(base: float, exponent: float) -> float:
@@ -758,6 +796,25 @@ def _numeric_div_trunc(a: Decimal, b: Decimal) -> Decimal:
     return unsigned_zero(EXACT.divide_int(a, b))
 
 
+def _width_bucket(operand: float, low: float, high: float, count: int) -> int:
+    """The bucket of ``operand`` among ``count`` equal-width buckets from ``low`` to ``high`` (0 and count+1 outside)."""
+    if count <= 0:
+        raise DataError("count must be greater than zero", sqlstate="2201G")
+    if math.isnan(operand) or math.isnan(low) or math.isnan(high):
+        raise DataError("operand, lower bound, and upper bound cannot be NaN", sqlstate="2201G")
+    if math.isinf(low) or math.isinf(high):
+        raise DataError("lower and upper bounds must be finite", sqlstate="2201G")
+    if low == high:
+        raise DataError("lower bound cannot equal upper bound", sqlstate="2201G")
+    below, above = (operand < low, operand >= high) if low < high else (operand > low, operand <= high)
+    if below:
+        return 0
+    if above:
+        return check_int(count + 1, 32)
+    fraction = (operand - low) / (high - low) if math.isfinite(high - low) else (operand / 2 - low / 2) / (high / 2 - low / 2)
+    return min(int(count * fraction), count - 1) + 1
+
+
 def _register_math() -> None:
     for t, bits in INT_BITS.items():
         _def("abs", t, t, _int_abs(bits))
@@ -811,6 +868,7 @@ def _register_math() -> None:
     _def("cosh", "float8", "float8", _trig(math.cosh))
     _def("tanh", "float8", "float8", _trig(math.tanh))
     _def("scale", "numeric", "int4", _dscale)
+    _def("width_bucket", "float8,float8,float8,int4", "int4", _width_bucket)
     _def("trim_scale", "numeric", "numeric", _trim_scale)
 
 

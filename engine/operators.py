@@ -239,7 +239,20 @@ def binary(op: str, left: str, right: str, zone: str = "UTC") -> tuple[str, Fn]:
         return _with_unknown(op, left, right, zone)
     if left not in NUMERIC_TYPES or right not in NUMERIC_TYPES:
         return _non_numeric(op, left, right, zone)
+    if op == "^":
+        return _power(left, right)
     return _numeric(op, left, right)
+
+
+def _power(left: str, right: str) -> tuple[str, Fn]:
+    """``^`` is PostgreSQL's power(): double precision, or numeric when no float is involved."""
+    from engine import functions  # the function library imports this module
+
+    resolved = functions.resolve("power", [BY_NAME[left], BY_NAME[right]])
+    assert resolved is not None
+    to_left, to_right = cast_function(BY_NAME[left], resolved.args[0]), cast_function(BY_NAME[right], resolved.args[1])
+    fn = resolved.fn
+    return resolved.result.base, lambda a, b: fn(to_left(a), to_right(b))
 
 
 def _numeric(op: str, left: str, right: str) -> tuple[str, Fn]:

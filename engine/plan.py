@@ -321,7 +321,7 @@ class Sort(Node):
     def rows(self, env: Env) -> list[tuple]:
         rows = list(self.child.rows(env))
         for fn, desc, nulls_first in reversed(self.keys):
-            null_key = (1,) if nulls_first != desc else (-1,)
+            null_key = (1,) if nulls_first == desc else (-1,)
 
             def key(row: tuple, fn: Fn = fn, null_key: tuple = null_key) -> tuple:
                 v = fn(row)

@@ -222,7 +222,7 @@ class Planner(SubqueryPlanner):
             if compiled.type.base == "unknown":
                 compiled = compiler.coerce(compiled, TEXT)
             outputs.append(compiled)
-            names.append(item.alias if isinstance(item, exp.Alias) else compiled.name)
+            names.append(item.alias if isinstance(item, exp.Alias) else _item_name(expr_node, compiled.name))
         columns = [Column(None, n, e.type) for n, e in zip(names, outputs)]
 
         order = node.args.get("order")
@@ -1195,6 +1195,23 @@ def _aggregates(node: exp.Expr) -> list[exp.Expr]:
             seen.add(s)
             unique.append(f)
     return unique
+
+
+def _item_name(node: exp.Expr, name: str) -> str:
+    """A select item's column name: aggregate and window calls read from replacement slots are named after their function."""
+    if name != "?column?":
+        return name
+    if isinstance(node, exp.Filter):
+        return _item_name(node.this, name)
+    if isinstance(node, exp.Window) and not _is_aggregate(node.this):
+        from engine.calls import call_of
+
+        return call_of(node.this)[0]
+    if isinstance(node, exp.Window):
+        return _item_name(node.this, name)
+    if _is_aggregate(node):
+        return _aggregate_parts(node)[0]
+    return name
 
 
 def _is_aggregate(node: exp.Expr) -> bool:

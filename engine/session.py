@@ -392,9 +392,9 @@ def number_placeholders(statement: exp.Expr) -> dict[int, int]:
                 if name not in names:
                     names[name] = count
                     count += 1
-                ordinals[id(node)] = names[name]
+                ordinals[id(node)] = node.meta["ordinal"] = names[name]
             else:
-                ordinals[id(node)] = count
+                ordinals[id(node)] = node.meta["ordinal"] = count
                 count += 1
     return ordinals
 

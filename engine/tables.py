@@ -99,10 +99,11 @@ class TableInfo:
             strip = _strip_bpchar(range(len(self.pk_positions)), [self.types[i] for i in self.pk_positions])
             positions, prefix = self.pk_positions, self.prefix
             if strip is None:
-                self.pk_values_key = lambda values: prefix + encode(values)
+                self.pk_values_key = lambda values, encode=encode: prefix + encode(values)
             else:
-                self.pk_values_key = lambda values: prefix + encode(strip(values))
-            self.row_key = lambda row: self.pk_values_key([row[i] for i in positions])
+                self.pk_values_key = lambda values, encode=encode: prefix + encode(strip(values))
+            pk_values_key = self.pk_values_key
+            self.row_key = lambda row, positions=positions: pk_values_key([row[i] for i in positions])
         else:
             self.pk_values_key = None
             self.row_key = None
@@ -110,9 +111,9 @@ class TableInfo:
         for index in catalog.indexes_of(table.oid):
             positions = tuple(c.attnum - 1 for c in index.columns)
             key_columns = tuple(KeyColumn(self.types[p].key, c.desc, c.nulls_first) for p, c in zip(positions, index.columns))
-            encode = key_encoder(key_columns)
-            strip = _strip_bpchar(range(len(positions)), [self.types[p] for p in positions])
-            encode_values = encode if strip is None else (lambda values, encode=encode, strip=strip: encode(strip(values)))
+            index_encode = key_encoder(key_columns)
+            index_strip = _strip_bpchar(range(len(positions)), [self.types[p] for p in positions])
+            encode_values = index_encode if index_strip is None else (lambda values, e=index_encode, s=index_strip: e(s(values)))
             self.indexes.append(IndexInfo(index, positions, key_columns, encode_values, layout.index_prefix(index.oid)))
         self.constraints = catalog.constraints_of(table.oid)
         self.checks: list[Any] = []  # compiled CHECK constraints, filled by the DML layer on first use

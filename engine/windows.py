@@ -50,7 +50,7 @@ def build(node: exp.Window, compiler: Any, planner: Any) -> WindowSpec:
 
     def sort_partition(rows: list[tuple], indexes: list[int]) -> list[int]:
         for fn, desc, nulls_first in reversed(order):
-            null_key = (1,) if nulls_first != desc else (-1,)
+            null_key = (1,) if nulls_first == desc else (-1,)
             indexes.sort(key=lambda i, fn=fn, nk=null_key: nk if (v := fn(rows[i])) is None else (0, sort_value(v)), reverse=desc)
         return indexes
 

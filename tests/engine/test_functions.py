@@ -136,6 +136,13 @@ NUMERIC_PRECISION = [
     'sign(-0.0::float8)', 'abs(-32768::int2)', 'trim_scale(0.000)', 'scale(1e10)', 'round(1e10, -11)', 'round(123.456::numeric, 10)',
     'trunc(1e-10, 20)',
 ]
+BINARY_AND_BUCKETS = [
+    "encode('\\x00ff5c41'::bytea, 'hex')", "encode('\\x00ff5c41'::bytea, 'escape')", "encode('hello world hello world hello world hello world hello world hello world hello'::bytea, 'base64')", "encode('\\x01'::bytea, 'foo')",
+    "decode('00ff', 'hex')", "decode('aGVsbG8=', 'base64')", "decode('a\\\\b\\000', 'escape')", "decode('0', 'hex')",
+    "decode('!!', 'base64')", "sha256('abc'::bytea)", "sha512(''::bytea)", 'width_bucket(5.35, 0.024, 10.06, 5)',
+    'width_bucket(0.0, 0.0, 10.0, 5)', 'width_bucket(10.0, 0.0, 10.0, 5)', 'width_bucket(-1.0, 0.0, 10.0, 5)', 'width_bucket(5.0, 10.0, 0.0, 5)',
+    'width_bucket(9.99999999999999999, 0.0, 10.0, 3)', 'width_bucket(1.0, 1.0, 1.0, 5)', 'width_bucket(1.0, 0.0, 2.0, 0)', 'width_bucket(7, 0, 10, 3)',
+]
 MORE_FORMATTING = [
     "to_char(-0.5, '9.99')", "to_char(-5, 'FM999')", "to_char(123.456, '999')",
     "to_char(999.9, '999')", "to_char(-999.9, '999.9')", "to_char(0.05, '0.9')",
@@ -277,7 +284,7 @@ def _compare(pg, exprs: list[str], zone: str = "UTC") -> list[str]:
     return mismatches
 
 
-@pytest.mark.parametrize("group", ["STRINGS", "RESOLUTION", "MATH", "NUMERIC_PRECISION", "DATES", "FORMATTING", "MORE_FORMATTING"])
+@pytest.mark.parametrize("group", ["STRINGS", "RESOLUTION", "MATH", "NUMERIC_PRECISION", "BINARY_AND_BUCKETS", "DATES", "FORMATTING", "MORE_FORMATTING"])
 def test_functions_match_postgres(pg, group):
     mismatches = _compare(pg, globals()[group])
     assert not mismatches, "\n".join(mismatches) + f"\n({len(mismatches)} mismatches)"
