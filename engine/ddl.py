@@ -533,8 +533,8 @@ def _drop_index(session: Any, index: Index) -> None:
     tx = session.tx
     from catalog import layout
 
-    for key, _ in list(tx.scan(layout.index_prefix(index.oid))):
-        tx.put(key, None)
+    for entry in list(tx.scan(layout.index_prefix(index.oid))):
+        tx.put(entry[0], None)
     tx.catalog_writer().drop(index.oid)
     tx.reload_catalog()
 
@@ -598,11 +598,11 @@ def _truncate_rows(session: Any, table: Table) -> None:
     tx = session.tx
     from catalog import layout
 
-    for key, _ in list(tx.scan(layout.row_prefix(table.oid))):
-        tx.put(key, None)
+    for entry in list(tx.scan(layout.row_prefix(table.oid))):
+        tx.put(entry[0], None)
     for index in tx.catalog.indexes_of(table.oid):
-        for key, _ in list(tx.scan(layout.index_prefix(index.oid))):
-            tx.put(key, None)
+        for entry in list(tx.scan(layout.index_prefix(index.oid))):
+            tx.put(entry[0], None)
 
 
 # -- ALTER TABLE ---------------------------------------------------------------------------
@@ -636,7 +636,7 @@ def _alter_action(session: Any, table: Table, action: exp.Expr) -> None:
     if isinstance(action, exp.ColumnDef):
         _add_column(session, table, action)
     elif isinstance(action, exp.Drop) and str(action.args.get("kind")).upper() == "COLUMN":
-        for c in action.expressions:
+        for c in action.args.get("tables") or []:
             column = table.column(c.name)
             if column is None:
                 if action.args.get("exists"):
@@ -656,7 +656,7 @@ def _alter_action(session: Any, table: Table, action: exp.Expr) -> None:
             table = dataclasses.replace(table, columns=tuple(dropped if c.attnum == column.attnum else c for c in table.columns))
             _put_table(session, table)
     elif isinstance(action, exp.Drop) and str(action.args.get("kind")).upper() == "CONSTRAINT":
-        for c in action.expressions:
+        for c in action.args.get("tables") or []:
             constraint = next((k for k in session.tx.catalog.constraints_of(table.oid) if k.name == c.name), None)
             if constraint is None:
                 if action.args.get("exists"):
@@ -760,19 +760,11 @@ def _add_column(session: Any, table: Table, definition: exp.ColumnDef) -> None:
         info = session.table_info(new_table)
         writer = session.writer(info, None, None)
         fill = writer.defaults[attnum - 1]
-        constant_value = None
         for key, row in rows:
-            value = fill(())
-            constant_value = value
-            full = (*row, value)
-            write_row(session.tx, info, key, row + (None,), key, full)
-        del constant_value
+            write_row(session.tx, info, key, row + (None,), key, (*row, fill(())))
     elif not_null and rows:
         raise SqlError(f'column "{name}" of relation "{table.name}" contains null values', sqlstate="23502")
     else:
         _put_table(session, new_table)
-    if not_null and default is None and rows:
-        raise SqlError(f'column "{name}" of relation "{table.name}" contains null values', sqlstate="23502")
     for cname, ctype, cols, payload in constraints:
         _add_constraint(session, table.oid, cname, ctype, cols, payload)
-    del row_encoder, column_type

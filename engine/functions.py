@@ -673,10 +673,10 @@ def _numeric_power(base: Decimal, exponent: Decimal) -> Decimal:
     estimate = float(exponent) * _log10_estimate(base) if base > 0 else 0.0
     if estimate >= _MAX_WEIGHT:
         raise out_of_range("value overflows numeric format")
-    rscale = max(_MIN_SIG_DIGITS - int(estimate), _dscale(base), _dscale(exponent))
-    if base == 0:
-        return Decimal(0).scaleb(-min(rscale, _MAX_DISPLAY_SCALE))
-    return _with_rscale(_high_precision(max(rscale, 0) + int(max(estimate, 0)) + 40).power(base, exponent), rscale)
+    rscale = min(max(_MIN_SIG_DIGITS - int(estimate), _dscale(base), _dscale(exponent), 0), _MAX_DISPLAY_SCALE)
+    if base == 0 or estimate + 1 < -rscale:
+        return Decimal(0).scaleb(-rscale)
+    return _with_rscale(_high_precision(rscale + int(max(estimate, 0)) + 40).power(base, exponent), rscale)
 
 
 def _log10_estimate(value: Decimal) -> float:
