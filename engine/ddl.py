@@ -17,8 +17,7 @@ from sqlglot import exp
 from catalog.objects import PUBLIC_SCHEMA_OID, Column, Constraint, Index, IndexColumn, Schema, Sequence as SequenceObject, Table, View
 from engine.errors import SqlError
 from engine.expr import type_from_node
-from engine.rowcodec import row_encoder
-from engine.tables import column_type, write_row
+from engine.tables import write_row
 
 SERIALS = {exp.DataType.Type.SERIAL: "int4", exp.DataType.Type.BIGSERIAL: "int8", exp.DataType.Type.SMALLSERIAL: "int2"}
 _TYPE_MAX = {"int2": 2**15 - 1, "int4": 2**31 - 1, "int8": 2**63 - 1}

@@ -208,6 +208,8 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
         given_all = [False] * len(table.columns)
         rows_of = lambda env: [((), given_all)]  # noqa: E731
     elif isinstance(source, exp.Values):
+        if len({len(t.expressions) if isinstance(t, exp.Tuple) else 1 for t in source.expressions}) > 1:
+            raise SqlError("VALUES lists must all be the same length", sqlstate="42601")
         compiled_rows = []
         for t in source.expressions:
             values = t.expressions if isinstance(t, exp.Tuple) else [t]
@@ -255,6 +257,7 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
         tx = env.tx
         count = 0
         out = []
+        touched: set[bytes] = set()  # keys this statement wrote: DO UPDATE may not change one twice
         for values, given in rows_of(env):
             row = [None] * width
             writer.complete(row, given)
@@ -270,10 +273,16 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
                 existing = conflict.existing(tx, key, row)
                 if existing is None:
                     raise
+                if conflict.update is not None and existing[0] in touched:
+                    raise SqlError("ON CONFLICT DO UPDATE command cannot affect row a second time", sqlstate="21000",
+                                   hint="Ensure that no rows proposed for insertion within the same command have duplicate constrained values.") from None
                 result = conflict.resolve(env, writer, existing, row)
                 if result is None:
                     continue
                 row = result
+                key = existing[0]
+            if conflict is not None:
+                touched.add(key)
             count += 1
             if returning is not None:
                 out.append(returning(tuple(row)))
@@ -382,9 +391,9 @@ def _returning(node: exp.Expr, scope: Scope, planner: Planner) -> Callable[[tupl
     fns = []
     columns = []
     for item in returning.expressions:
-        if isinstance(item, exp.Star):
+        if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star) and scope.has_table(item.table)):
             for i, c in enumerate(scope.columns):
-                if not c.hidden:
+                if not c.hidden and (isinstance(item, exp.Star) or c.table == item.table):
                     fns.append(lambda row, i=i: row[i])
                     columns.append(Column(None, c.name, c.type))
             continue
@@ -410,11 +419,29 @@ def _target_rows(node: exp.Expr, table: Table, alias: str, extra_items: list[exp
     select = exp.Select(expressions=items)
     select.set("from_", exp.From(this=target))
     if from_items:
-        select.set("joins", [exp.Join(this=f) for f in from_items])
+        select.set("joins", [f if isinstance(f, exp.Join) else exp.Join(this=f) for f in from_items])
     where = node.args.get("where")
     if where is not None:
         select.set("where", where.copy())
     return planner.query(select).node
+
+
+def _other_references(node: exp.Expr, table: Table, alias: str) -> list[exp.Expr]:
+    """Columns of FROM / USING tables that RETURNING names: the row source computes them alongside the target's."""
+    returning = node.args.get("returning")
+    found: dict[str, exp.Expr] = {}
+    for column in returning.find_all(exp.Column) if returning is not None else []:
+        if isinstance(column.this, exp.Star) or column.table == alias or (not column.table and table.column(column.name) is not None):
+            continue
+        found.setdefault(column.sql("postgres"), column.copy())
+    return list(found.values())
+
+
+def _returning_scope(table: Table, info: TableInfo, alias: str, others: list[exp.Expr], other_columns: Sequence[Column]) -> Scope:
+    """RETURNING's scope: the target's columns, then the FROM / USING columns it names."""
+    columns = [Column(alias, c.name, t, hidden=c.dropped) for c, t in zip(table.columns, info.types)]
+    columns.extend(Column(o.table or None, o.name, c.type) for o, c in zip(others, other_columns))
+    return Scope(columns)
 
 
 def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[Env], Outcome]:
@@ -432,8 +459,14 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
                            detail=f'Column "{column.name}" is an identity column defined as GENERATED ALWAYS.')
         sets.append((position, None if isinstance(value, exp.Var) and value.name.upper() == "DEFAULT" else value))
     from_ = node.args.get("from_") or node.args.get("from")
-    from_items = [from_.this] if from_ is not None else []
-    source = _target_rows(node, table, alias, [v for _, v in sets if v is not None], from_items, planner)
+    from_items: list[exp.Expr] = []
+    if from_ is not None:  # sqlglot hangs FROM's further items on the first one as joins
+        first = from_.this.copy()
+        from_items = [first, *(first.args.get("joins") or [])]
+        first.set("joins", None)
+    others = _other_references(node, table, alias) if from_items else []
+    values = [v for _, v in sets if v is not None]
+    source = _target_rows(node, table, alias, values + others, from_items, planner)
     writer = Writer.build(info, session, planner.env, planner)
     width = len(table.columns)
     compiler = planner.compiler(Scope([]))
@@ -448,7 +481,8 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
                             context=f'column "{table.columns[position].name}" is of type {info.types[position].name} but expression')
         converts.append((position, e.fn))
         column_index += 1
-    scope = Scope([Column(alias, c.name, t, hidden=c.dropped) for c, t in zip(table.columns, info.types)])
+    other_start = 1 + width + len(values)
+    scope = _returning_scope(table, info, alias, others, source.columns[other_start:])
     returning = _returning(node, scope, planner)
 
     def run(env: Env) -> Outcome:
@@ -476,7 +510,7 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
             write_row(tx, info, key, old, new_key, new)
             count += 1
             if returning is not None:
-                out.append(returning(tuple(new)))
+                out.append(returning(tuple(new) + row[other_start:]))
         return Outcome(count, out)
 
     return run
@@ -488,10 +522,11 @@ def plan_delete(node: exp.Delete, session: Any, planner: Planner) -> Callable[[E
     info = session.table_info(table)
     alias = target.alias or table.name
     using = node.args.get("using") or []
-    source = _target_rows(node, table, alias, [], list(using), planner)
+    others = _other_references(node, table, alias) if using else []
+    source = _target_rows(node, table, alias, others, list(using), planner)
     writer = Writer.build(info, session, planner.env, planner)
     width = len(table.columns)
-    scope = Scope([Column(alias, c.name, t, hidden=c.dropped) for c, t in zip(table.columns, info.types)])
+    scope = _returning_scope(table, info, alias, others, source.columns[1 + width:])
     returning = _returning(node, scope, planner)
 
     def run(env: Env) -> Outcome:
@@ -509,7 +544,7 @@ def plan_delete(node: exp.Delete, session: Any, planner: Planner) -> Callable[[E
             writer.before_delete(old, None)
             write_row(tx, info, key, old, None, None)
             if returning is not None:
-                out.append(returning(tuple(old)))
+                out.append(returning(row[1:]))
         return Outcome(len(seen), out)
 
     return run

@@ -22,7 +22,7 @@ from engine import casts, functions, operators, patterns
 from engine.calls import call_of
 from engine.context import Context
 from engine.errors import SqlError
-from engine.types import BY_NAME, UNKNOWN, SqlType, lookup
+from engine.types import BY_NAME, UNKNOWN, SqlType, lookup, unsigned_zero
 
 Fn = Callable[[tuple], Any]
 BOOL, INT4, INT8, NUMERIC, TEXT, FLOAT8 = (BY_NAME[n] for n in ("bool", "int4", "int8", "numeric", "text", "float8"))
@@ -71,10 +71,11 @@ class Scope:
         self.columns = list(columns)
         self.parent = parent
         self.cell: list[Any] = [None]  # the current row, for subqueries correlated to this scope
+        self.ungrouped: Scope | None = None  # after GROUP BY: the rows' scope before grouping, to tell 42803 from 42703
 
     def find(self, name: str, table: str | None) -> int | None:
         """Index of the column, or None; 42702 if the name is ambiguous, 42P01 for an unknown table alias."""
-        hits = [i for i, c in enumerate(self.columns) if c.name == name and (table is None or c.table == table)]
+        hits = [i for i, c in enumerate(self.columns) if c.name == name and (c.table == table if table is not None else not c.hidden)]
         if len(hits) > 1:
             if table is None and len({self.columns[i].table for i in hits}) == 1 and self.columns[hits[0]].table is None:
                 return hits[0]
@@ -168,7 +169,7 @@ def number_literal(text: str) -> Expr:
             return constant(value, INT4)
         if value < 2**63:
             return constant(value, INT8)
-    return constant(Decimal(text), NUMERIC)
+    return constant(unsigned_zero(Decimal(text)), NUMERIC)
 
 
 class Compiler:
@@ -201,6 +202,8 @@ class Compiler:
                 raise self._aggregate_misplaced()
             if isinstance(node, exp.Func):
                 return self._function(node)
+            if isinstance(node, exp.Window):
+                raise SqlError(f"window functions are not allowed in {self.clause or 'this context'}", sqlstate="42P20")
             raise SqlError(f"unsupported expression: {node.sql('postgres')}", sqlstate="0A000")
         result = handler(self, node)
         if result.name == "?column?":
@@ -260,13 +263,26 @@ class Compiler:
                     raise self._not_grouped(node)
                 if depth == 0:
                     return Expr(column.type, lambda row: row[index], name=name, slot=index)
+                self._mark_correlated(depth)
                 cell = scope.cell
                 return Expr(column.type, lambda row: cell[0][index], name=name)
             scope, depth = scope.parent, depth + 1
+        ungrouped = self.scope.ungrouped
+        if ungrouped is not None and ungrouped.find(name, table) is not None:
+            raise self._not_grouped(node)
         if table is not None and not self._any_table(table):
             raise SqlError(f'missing FROM-clause entry for table "{table}"', sqlstate="42P01")
         qualified = f"{table}.{name}" if table else name
         raise SqlError(f'column "{qualified}" does not exist', sqlstate="42703")
+
+    def _mark_correlated(self, depth: int) -> None:
+        """An outer reference ``depth`` scopes up: every subquery crossed on the way is correlated."""
+        scope = self.scope
+        for _ in range(depth):
+            state = getattr(scope, "state", None)
+            if state is not None:
+                state.correlated = True
+            scope = scope.parent
 
     def _any_table(self, table: str) -> bool:
         scope = self.scope
@@ -359,7 +375,7 @@ class Compiler:
     def _comparison(self, node: exp.Expr) -> Expr:
         op = _COMPARISONS[type(node)]
         right_node = node.expression
-        if isinstance(right_node, exp.Any) or (isinstance(right_node, exp.Anonymous) and str(right_node.this).lower() in ("all", "some", "any")):
+        if isinstance(right_node, (exp.Any, exp.All)) or (isinstance(right_node, exp.Anonymous) and str(right_node.this).lower() in ("all", "some", "any")):
             return self._quantified(op, node.this, right_node)
         if isinstance(node.this, exp.Tuple) and isinstance(right_node, exp.Tuple):
             return self._row_comparison(op, node.this.expressions, right_node.expressions)
@@ -583,12 +599,38 @@ class Compiler:
         return Expr(BOOL, run)
 
     def _in_subquery(self, left_node: exp.Expr, query: exp.Expr) -> Expr:
+        if isinstance(left_node, exp.Tuple):
+            return self._row_in_subquery(left_node.expressions, query)
         return self._quantified("=", left_node, exp.Any(this=query))
+
+    def _row_in_subquery(self, left_nodes: list[exp.Expr], query: exp.Expr) -> Expr:
+        """``(a, b) IN (SELECT x, y ...)``: true if some row equals, null if none does but some comparison was null."""
+        sub = self.planner.subquery(query.this if isinstance(query, exp.Subquery) else query, self.scope)
+        if len(sub.columns) != len(left_nodes):
+            raise SqlError(f"subquery has too {'many' if len(sub.columns) > len(left_nodes) else 'few'} columns", sqlstate="42601")
+        current: list[Any] = [None]
+        equals = [self.binary_op("=", self.compile(n), Expr(c.type, lambda row, i=i: current[0][i])).fn
+                  for i, (n, c) in enumerate(zip(left_nodes, sub.columns))]
+        rows_of = self._subquery_values(sub, None)
+
+        def run(row: tuple) -> Any:
+            unknown = False
+            for current[0] in rows_of(row):
+                results = [eq(row) for eq in equals]
+                if False in results:
+                    continue
+                if None in results:
+                    unknown = True
+                    continue
+                return True
+            return None if unknown else False
+
+        return Expr(BOOL, run)
 
     def _quantified(self, op: str, left_node: exp.Expr, right: exp.Expr) -> Expr:
         """``x op ANY|SOME|ALL (subquery or array)`` with three-valued logic."""
-        is_all = isinstance(right, exp.Anonymous) and str(right.this).lower() == "all"
-        inner = right.this if isinstance(right, exp.Any) else right.expressions[0]
+        is_all = isinstance(right, exp.All) or (isinstance(right, exp.Anonymous) and str(right.this).lower() == "all")
+        inner = right.this if isinstance(right, (exp.Any, exp.All)) else right.expressions[0]
         if isinstance(inner, exp.Paren) and isinstance(inner.this, (exp.Select, exp.Union, exp.Subquery)):
             inner = inner.this
         left = self.compile(left_node)
@@ -646,15 +688,15 @@ class Compiler:
 
         return Expr(BOOL, run)
 
-    def _subquery_values(self, sub: Any) -> Fn:
-        """A function giving a subquery's single-column values for a row (once per run if uncorrelated)."""
+    def _subquery_values(self, sub: Any, column: int | None = 0) -> Fn:
+        """A function giving a subquery's values of ``column`` (None: whole rows) for a row (once per run if uncorrelated)."""
         env, scope = self.env, self.scope
         if not sub.correlated:
             cache: list[Any] = [-1, None]
 
             def once(row: tuple) -> list[Any]:
                 if cache[0] != env.run:
-                    cache[1] = [r[0] for r in sub.rows(env)]
+                    cache[1] = [r if column is None else r[column] for r in sub.rows(env)]
                     cache[0] = env.run
                 return cache[1]
 
@@ -665,7 +707,7 @@ class Compiler:
             saved = cell[0]
             cell[0] = row
             try:
-                return [r[0] for r in sub.rows(env)]
+                return [r if column is None else r[column] for r in sub.rows(env)]
             finally:
                 cell[0] = saved
 
@@ -810,7 +852,11 @@ class Compiler:
             raise SqlError(f'type "{to.sql("postgres").lower()}" does not exist', sqlstate="42704")
         target = type_from_node(to)
         inner = self.compile(node.this)
-        result = self.coerce(inner, target, explicit=True)
+        if target.base in ("varchar", "bpchar") and target.typmod >= 0:  # an explicit cast truncates where assignment fails (22001)
+            n, pad = target.typmod, target.base == "bpchar"
+            result = self._apply(lambda v: v[:n].ljust(n) if pad else v[:n], target, [self.coerce(inner, target(-1), explicit=True)])
+        else:
+            result = self.coerce(inner, target, explicit=True)
         result.name = _type_column_name(target) if inner.name == "?column?" or isinstance(node.this, (exp.Literal, exp.Boolean)) else inner.name
         return result
 
@@ -854,7 +900,7 @@ class Compiler:
             return self._sequence_call(name, arg_nodes)
         if name in AGGREGATE_NAMES:
             raise self._aggregate_misplaced()
-        args = [self.compile(a) for a in arg_nodes]
+        args = [constant(a.name.lower(), UNKNOWN) if isinstance(a, exp.Var) else self.compile(a) for a in arg_nodes]  # date_trunc(month, ...)
         return self._call(name, args, node)
 
     def _call(self, name: str, args: list[Expr], node: exp.Expr) -> Expr:
@@ -966,7 +1012,7 @@ def _resolve_binary(op: str, left: SqlType, right: SqlType, env: Env) -> tuple[S
         found = module.binary(op, left, right)
         if found is not None:
             return found
-    result_base, fn = operators.binary(op, left.base, right.base)
+    result_base, fn = operators.binary(op, left.base, right.base, zone=env.ctx.timezone)
     if result_base in ("varchar", "bpchar"):
         result_base = "text"
     return BY_NAME[result_base], fn

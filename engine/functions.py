@@ -43,6 +43,7 @@ from engine.operators import (
     join_timestamp,
     justify_hours,
     split_timestamp,
+    trunc_div,
 )
 from engine.patterns import regex, regexp_replace
 from engine.types import BY_NAME, EXACT, INT_BITS, SqlType, check_int, unsigned_zero
@@ -652,16 +653,16 @@ def _numeric_power(base: Decimal, exponent: Decimal) -> Decimal:
         return Decimal(1) if (base == 1 and not base.is_nan()) or (exponent == 0 and not exponent.is_nan()) else _NAN
     if base == 0 and exponent < 0:
         raise DataError("zero raised to a negative power is undefined", sqlstate="2201F")
-    integral = exponent.is_finite() and exponent == exponent.to_integral_value()
-    if base < 0 and not integral and base.is_finite():
-        raise DataError("a negative number raised to a non-integer power yields a complex result", sqlstate="2201F")
     if not base.is_finite() or not exponent.is_finite():
         result = _float_power(float(base), float(exponent))  # the same infinities and zeros as double precision
-        return _NAN if math.isnan(result) else Decimal(result)
+        return _NAN if math.isnan(result) else unsigned_zero(Decimal(result))
+    integral = exponent == exponent.to_integral_value()
+    if base < 0 and not integral:
+        raise DataError("a negative number raised to a non-integer power yields a complex result", sqlstate="2201F")
     if integral and abs(exponent) < 2**31:
         rscale = max(_MIN_SIG_DIGITS, _dscale(base))
         if exponent == 0:
-            return Decimal(1).scaleb(-rscale)
+            return _rounded(Decimal(1), rscale)
         if base == 0:
             return Decimal(0).scaleb(-rscale)
         estimate = float(exponent) * _log10_estimate(base)  # the result's decimal weight
@@ -966,7 +967,7 @@ def _date_trunc_timestamptz(ctx: Context, unit_text: str, value: int, zone: str 
 def _interval_fields(span: Interval) -> tuple[int, int, int, int, int]:
     """(years, months, days, whole hours, microseconds below the hour) with C's signs, as interval2tm."""
     years, months = int(span.months / 12), span.months - int(span.months / 12) * 12
-    hours = int(span.micros / USECS_PER_HOUR)
+    hours = trunc_div(span.micros, USECS_PER_HOUR)
     return years, months, span.days, hours, span.micros - hours * USECS_PER_HOUR
 
 
@@ -1232,7 +1233,7 @@ def _justify_days(span: Interval) -> Interval:
 
 
 def _justify_interval(span: Interval) -> Interval:
-    whole_days = int(span.micros / USECS_PER_DAY)
+    whole_days = trunc_div(span.micros, USECS_PER_DAY)
     micros, days = span.micros - whole_days * USECS_PER_DAY, span.days + whole_days
     whole_months = int(days / 30)
     months, days = span.months + whole_months, days - whole_months * 30

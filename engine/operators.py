@@ -352,7 +352,7 @@ def negate_interval(span: Interval) -> Interval:
 
 def justify_hours(span: Interval) -> Interval:
     """Whole 24-hour periods of the time part into days, signs made consistent (PostgreSQL's justify_hours)."""
-    whole = int(span.micros / USECS_PER_DAY) if abs(span.micros) < 2**52 else _trunc_div(span.micros, USECS_PER_DAY)
+    whole = trunc_div(span.micros, USECS_PER_DAY)
     days, micros = span.days + whole, span.micros - whole * USECS_PER_DAY
     if days > 0 and micros < 0:
         micros, days = micros + USECS_PER_DAY, days - 1
@@ -361,7 +361,7 @@ def justify_hours(span: Interval) -> Interval:
     return checked_interval(span.months, days, micros)
 
 
-def _trunc_div(a: int, b: int) -> int:
+def trunc_div(a: int, b: int) -> int:
     """C's integer division: toward zero."""
     q = abs(a) // abs(b)
     return q if (a < 0) == (b < 0) else -q

@@ -97,7 +97,7 @@ class Planner(SubqueryPlanner):
         if isinstance(node, exp.SetOperation):
             return self._set_operation(node, outer)
         if isinstance(node, exp.Values):
-            return self._values(node, outer)
+            return self._order_limit(self._values(node, outer), node, outer)
         if isinstance(node, exp.Subquery):
             inner = self.query(node.this, outer)
             return self._order_limit(inner, node, outer)
@@ -211,7 +211,7 @@ class Planner(SubqueryPlanner):
         if state is not None:
             post_scope.state = state  # type: ignore[attr-defined]
         if windows_found:
-            source, post_scope, replacements = self._window(source, post_scope, replacements, windows_found)
+            source, post_scope, replacements = self._window(source, post_scope, replacements, windows_found, node.args.get("windows") or [])
 
         compiler = self.compiler(post_scope, "", replacements, grouped)
         outputs: list[Expr] = []
@@ -294,7 +294,7 @@ class Planner(SubqueryPlanner):
             count = limit.args.get("count") if isinstance(limit, exp.Fetch) else limit.expression
             if count is None and isinstance(limit, exp.Fetch):
                 count = exp.Literal.number(1)
-            if count is not None and not isinstance(count, exp.Null):
+            if count is not None and not isinstance(count, exp.Null) and not (isinstance(count, exp.Var) and count.name.upper() == "ALL"):
                 limit_fn = compiler.coerce(compiler.compile(count), INT8, context="argument of LIMIT").fn
         if offset is not None:
             offset_fn = compiler.coerce(compiler.compile(offset.expression), INT8, context="argument of OFFSET").fn
@@ -308,7 +308,8 @@ class Planner(SubqueryPlanner):
                 raise SqlError(f"ORDER BY position {position} is not in select list", sqlstate="42P10")
             return position - 1
         if isinstance(target, exp.Column) and not target.table and target.name in names:
-            if names.count(target.name) > 1 and sum(1 for it in items if isinstance(it, exp.Alias) and it.alias == target.name) > 1:
+            same = {_item_key(it.this if isinstance(it, exp.Alias) else it) for it, n in zip(items, names) if n == target.name}
+            if len(same) > 1:
                 raise SqlError(f'ORDER BY "{target.name}" is ambiguous', sqlstate="42702")
             index = names.index(target.name)
             item = items[index]
@@ -368,6 +369,7 @@ class Planner(SubqueryPlanner):
                     has_outer_after[j] = True
         pending: list[Relation] = []
         join_terms: list[exp.Expr] = []
+        aliases = {item.alias_or_name for item, _ in items}
         for i, (item, join) in enumerate(items):
             side = (join.side or "").upper() if join is not None else ""
             lateral_scope = Scope(_columns_of(pending + joined_rel), outer) if isinstance(item, exp.Lateral) or (isinstance(item, exp.Subquery) and False) else None
@@ -378,9 +380,9 @@ class Planner(SubqueryPlanner):
             if any(r.alias == relation.alias for r in relations) and relation.alias:
                 raise SqlError(f'table name "{relation.alias}" specified more than once', sqlstate="42712")
             relations.append(relation)
-            on_terms = self._join_terms(join, pending + joined_rel, relation) if join is not None else []
+            on_terms = self._join_terms(join, pending + joined_rel, relation, outer) if join is not None else []
             if side in ("LEFT", "RIGHT", "FULL"):
-                left_node = self._join_group(pending, joined, joined_rel, conjuncts if not has_outer_after[i - 1] else [], join_terms, outer)
+                left_node = self._join_group(pending, joined, joined_rel, conjuncts if not has_outer_after[i - 1] else [], join_terms, outer, aliases)
                 left_rel = joined_rel + pending
                 pending, join_terms = [], []
                 joined = self._outer_join(left_node, left_rel, relation, on_terms, side.lower(), outer)
@@ -388,7 +390,7 @@ class Planner(SubqueryPlanner):
             else:
                 pending.append(relation)
                 join_terms.extend(on_terms)
-        root = self._join_group(pending, joined, joined_rel, conjuncts if not any(has_outer_after) else [], join_terms, outer)
+        root = self._join_group(pending, joined, joined_rel, conjuncts if not any(has_outer_after) else [], join_terms, outer, aliases)
         groups.clear()
         order = joined_rel + pending
         scope = Scope(_columns_of(order), outer)
@@ -398,7 +400,7 @@ class Planner(SubqueryPlanner):
             raise AssertionError("unplaced join terms")
         return relations, root, scope
 
-    def _join_terms(self, join: exp.Join, left: list[Relation], right: Relation) -> list[exp.Expr]:
+    def _join_terms(self, join: exp.Join, left: list[Relation], right: Relation, outer: Scope | None) -> list[exp.Expr]:
         on = join.args.get("on")
         using = join.args.get("using")
         method = (join.args.get("method") or "").upper()
@@ -420,6 +422,7 @@ class Planner(SubqueryPlanner):
             return terms
         if on is None:
             return []
+        self.compiler(Scope(_columns_of(left) + right.columns, outer), "JOIN").condition(on)  # 42702, 42703 and 42804 as PostgreSQL finds them
         return _conjuncts(on)
 
     def _relation(self, item: exp.Expr, outer: Scope | None) -> Relation:
@@ -509,9 +512,9 @@ class Planner(SubqueryPlanner):
         return Relation(alias, plan.FunctionScan(columns, call_rows, name), columns)
 
     def _join_group(self, pending: list[Relation], joined: plan.Node | None, joined_rel: list[Relation], conjuncts: list[exp.Expr],
-                    join_terms: list[exp.Expr], outer: Scope | None) -> plan.Node:
+                    join_terms: list[exp.Expr], outer: Scope | None, aliases: set[str]) -> plan.Node:
         """Join a run of relations (after ``joined``, the result of earlier outer joins) in an order chosen
-        from the predicates; WHERE terms that touch only these relations are consumed from ``conjuncts``."""
+        from the predicates; WHERE terms that touch only these relations (of the FROM items ``aliases``) are consumed from ``conjuncts``."""
         available = list(pending)
         terms = list(join_terms)
         join_terms.clear()
@@ -519,7 +522,7 @@ class Planner(SubqueryPlanner):
         taken: list[exp.Expr] = []
         for term in conjuncts:
             refs = _term_relations(term, all_rel)
-            if refs is not None and refs <= {id(r) for r in all_rel} and (not joined_rel or refs <= {id(r) for r in all_rel}):
+            if refs is not None and _resolved(term, all_rel, aliases, outer):
                 terms.append(term)
                 taken.append(term)
         for term in taken:
@@ -883,6 +886,7 @@ class Planner(SubqueryPlanner):
         columns = [Column(None, "", k.type) for k in keys] + [Column(None, "", s.type) for s in specs]
         agg_node = plan.Aggregate(columns, source, [k.fn for k in keys], specs, grand_total=not keys)
         post_scope = Scope(columns, scope.parent)
+        post_scope.ungrouped = scope
         having = node.args.get("having")
         result: plan.Node = agg_node
         if having is not None:
@@ -931,7 +935,8 @@ class Planner(SubqueryPlanner):
 
     # -- windows ---------------------------------------------------------------------------
 
-    def _window(self, source: plan.Node, scope: Scope, replacements: dict | None, found: list[exp.Window]) -> tuple[plan.Node, Scope, dict]:
+    def _window(self, source: plan.Node, scope: Scope, replacements: dict | None, found: list[exp.Window],
+                named: list[exp.Window]) -> tuple[plan.Node, Scope, dict]:
         compiler = self.compiler(scope, "", replacements, replacements is not None)
         specs = []
         new_replacements = dict(replacements or {})
@@ -940,7 +945,7 @@ class Planner(SubqueryPlanner):
             sql = w.sql("postgres")
             if sql in new_replacements:
                 continue
-            spec = windows.build(w, compiler, self)
+            spec = windows.build(_named_window(w, named), compiler, self)
             new_replacements[sql] = (width + len(specs), spec.type)
             specs.append(spec)
         columns = list(source.columns) + [Column(None, "", s.type) for s in specs]
@@ -955,6 +960,22 @@ class Planner(SubqueryPlanner):
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _named_window(call: exp.Window, named: list[exp.Window]) -> exp.Window:
+    """``f() OVER name``: the call with the WINDOW clause's definition of ``name`` (42704 if there is none)."""
+    alias = call.args.get("alias")
+    if alias is None:
+        return call
+    definition = next((d for d in named if d.this.name == alias.name), None)
+    if definition is None:
+        raise SqlError(f'window "{alias.name}" does not exist', sqlstate="42704")
+    resolved = call.copy()
+    for key in ("partition_by", "order", "spec"):
+        if definition.args.get(key) is not None:
+            resolved.set(key, definition.args[key].copy() if isinstance(definition.args[key], exp.Expr) else [e.copy() for e in definition.args[key]])
+    resolved.set("alias", None)
+    return resolved
 
 
 def _noop(row: tuple) -> None:
@@ -1044,6 +1065,23 @@ def _term_relations(term: exp.Expr, relations: list[Relation]) -> set[int] | Non
         if owner is not None:
             refs.add(id(owner))
     return refs
+
+
+def _resolved(term: exp.Expr, relations: list[Relation], aliases: set[str], outer: Scope | None) -> bool:
+    """Whether each column of ``term`` belongs to ``relations`` or to an enclosing query (not to a later FROM item)."""
+    for column in term.find_all(exp.Column):
+        if _owner(column, relations) is not None:
+            continue
+        if column.table:
+            if column.table in aliases:
+                return False
+            continue
+        scope = outer
+        while scope is not None and not any(c.name == column.name for c in scope.columns):
+            scope = scope.parent
+        if scope is None:
+            return False
+    return True
 
 
 def _owner(column: exp.Column, relations: list[Relation]) -> Relation | None:
@@ -1197,6 +1235,11 @@ def _aggregates(node: exp.Expr) -> list[exp.Expr]:
     return unique
 
 
+def _item_key(node: exp.Expr) -> str:
+    """A select item's expression, written so that ``t.a`` and ``a`` compare alike."""
+    return node.name if isinstance(node, exp.Column) else node.sql("postgres")
+
+
 def _item_name(node: exp.Expr, name: str) -> str:
     """A select item's column name: aggregate and window calls read from replacement slots are named after their function."""
     if name != "?column?":
@@ -1209,6 +1252,8 @@ def _item_name(node: exp.Expr, name: str) -> str:
         return call_of(node.this)[0]
     if isinstance(node, exp.Window):
         return _item_name(node.this, name)
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower()
     if _is_aggregate(node):
         return _aggregate_parts(node)[0]
     return name

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from catalog.objects import Table, View
 from engine import ddl, dml
@@ -142,13 +143,18 @@ class Session:
 
     def execute(self, sql: str, params: Sequence[Any] = (), param_types: Sequence[SqlType] = (), placeholders: dict[int, int] | None = None) -> list[Result]:
         """Run every statement in ``sql`` (params are engine values of ``param_types``)."""
+        statements = self.statements(sql)
+        return [self.run_statement(statement, (sql, i), params, param_types, placeholders) for i, statement in enumerate(statements)]
+
+    def statements(self, sql: str) -> list[exp.Expr | Utility]:
+        """The statements of ``sql``, unquoted identifiers folded to lower case as PostgreSQL does; cached by text."""
         statements = self.parsed.get(sql)
         if statements is None:
-            statements = parse_statements(sql)
+            statements = [s if isinstance(s, Utility) else normalize_identifiers(s, dialect="postgres") for s in parse_statements(sql)]
             self.parsed[sql] = statements
             if len(self.parsed) > 512:
                 self.parsed.popitem(last=False)
-        return [self.run_statement(statement, (sql, i), params, param_types, placeholders) for i, statement in enumerate(statements)]
+        return statements
 
     def run_statement(self, statement: exp.Expr | Utility, key: Any, params: Sequence[Any], param_types: Sequence[SqlType],
                       placeholders: dict[int, int] | None = None) -> Result:
@@ -207,7 +213,7 @@ class Session:
 
     def prepare(self, statement: exp.Expr, text_key: Any, param_types: Sequence[SqlType], placeholders: dict[int, int] | None = None) -> Prepared:
         """The cached plan of a statement (keyed by its text, parameter types, catalog version and search_path)."""
-        key = (text_key, tuple(t.base for t in param_types), self.tx.catalog.version, self.settings["search_path"])
+        key = (text_key, tuple(t.base for t in param_types), self.tx.catalog.version, self.settings["search_path"], self.settings["TimeZone"])
         prepared = self.cache.get(key)
         if prepared is not None:
             self.cache.move_to_end(key)
@@ -220,7 +226,7 @@ class Session:
         return prepared
 
     def _plan(self, statement: exp.Expr, param_types: Sequence[SqlType], placeholders: dict[int, int]) -> Prepared:
-        env = Env([], Context(settings=self.settings), self.tx)
+        env = Env([], Context(timezone=self.settings["TimeZone"], settings=self.settings), self.tx)
         planner = Planner(self, env, placeholders, param_types)
         if isinstance(statement, (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)):
             planned = planner.query(statement)
@@ -356,7 +362,7 @@ class Session:
     def _explain(self, text: str, params: Sequence[Any], param_types: Sequence[SqlType]) -> Result:
         from engine.types import BY_NAME
 
-        statements = parse_statements(text)
+        statements = self.statements(text)
         if len(statements) != 1 or isinstance(statements[0], Utility):
             raise SqlError("EXPLAIN needs one query", sqlstate="42601")
         implicit = self.tx is None

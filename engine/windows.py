@@ -32,6 +32,7 @@ class WindowSpec:
 
 def build(node: exp.Window, compiler: Any, planner: Any) -> WindowSpec:
     """A window call compiled over the rows of the query's FROM (or of its groups)."""
+    from engine.calls import call_of
     from engine.plan import hashable, sort_value
     from engine.select import _aggregate_parts
 
@@ -43,7 +44,10 @@ def build(node: exp.Window, compiler: Any, planner: Any) -> WindowSpec:
     partition = [compiler.compile(p).fn for p in node.args.get("partition_by") or []]
     order_node = node.args.get("order")
     order = [(compiler.compile(o.this).fn, bool(o.args.get("desc")), bool(o.args.get("nulls_first"))) for o in (order_node.expressions if order_node else [])]
-    name, arg_nodes, distinct, star, _ = _aggregate_parts(call) if not isinstance(call, exp.RowNumber) else ("row_number", [], False, False, [])
+    name, arg_nodes = call_of(call)
+    distinct = star = False
+    if name not in _RANKING and name not in _OFFSETS:
+        name, arg_nodes, distinct, star, _ = _aggregate_parts(call)
     name = {"first": "first_value", "last": "last_value"}.get(name, name)
     args = [compiler.compile(a) for a in arg_nodes]
     frame = node.args.get("spec")
@@ -151,7 +155,7 @@ def build(node: exp.Window, compiler: Any, planner: Any) -> WindowSpec:
 def _frame(spec: exp.WindowSpec | None, ordered: bool) -> tuple[tuple[str, int], tuple[str, int]]:
     """(start, end) bounds as (kind, offset): kind is 'unbounded', 'offset' (rows), 'current' or 'peers'."""
     if spec is None:
-        return ("unbounded", 0), (("peers", 0) if ordered else ("unbounded", 0))
+        return ("unbounded", 0), (("peers", 0) if ordered else ("unbounded_end", 0))
     kind = str(spec.args.get("kind") or "range").lower()
 
     def bound(value: Any, side: Any) -> tuple[str, int]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from engine.errors import SqlError
-from engine.parse import Utility, parse_statements
+from engine.parse import Utility
 from engine.pyvalues import converter, to_engine
 from engine.session import Session
 
@@ -167,13 +167,10 @@ class Connection:
 
 
 def _is_transaction_control(session: Session, sql: str) -> bool:
-    statements = session.parsed.get(sql)
-    if statements is None:
-        try:
-            statements = parse_statements(sql)
-        except SqlError:
-            return False
-        session.parsed[sql] = statements
+    try:
+        statements = session.statements(sql)
+    except SqlError:
+        return False
     return any(isinstance(s, Utility) and s.command in ("begin", "start", "commit", "end", "rollback", "abort") for s in statements)
 
 
@@ -290,12 +287,8 @@ def _ordered_params(session: Session, sql: str, params: Sequence[Any] | Mapping[
         return list(params)
     from sqlglot import exp
 
-    statements = session.parsed.get(sql)
-    if statements is None:
-        statements = parse_statements(sql)
-        session.parsed[sql] = statements
     names: list[str] = []
-    for statement in statements:
+    for statement in session.statements(sql):
         if isinstance(statement, Utility):
             continue
         for node in statement.walk(bfs=False):

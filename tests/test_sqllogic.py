@@ -1,4 +1,4 @@
-"""The sqllogictest runner, checked on PostgreSQL: it passes a file with known answers and catches wrong ones."""
+"""The sqllogictest runner, checked on PostgreSQL (it passes files with known answers and catches wrong ones), and the files run on immusql."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from tests.sqllogic import parse, render, run
 
 BASIC = Path(__file__).parent / "sqllogic" / "basic.test"
+FILES = sorted((Path(__file__).parent / "sqllogic").glob("*.test"))
 
 
 @pytest.fixture
@@ -29,6 +30,22 @@ def test_a_file_with_known_answers_passes_on_postgres(fresh_db):
     report = run(BASIC.read_text(), fresh_db, "basic.test")
     assert report.failures == []
     assert (report.passed, report.skipped) == (12, 2)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_files_pass_on_postgres(path, fresh_db):
+    assert run(path.read_text(), fresh_db, path.name).failures == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_files_pass_on_immusql(path, tmp_path):
+    import immusql
+    from immusql.dbapi import Error
+
+    with immusql.connect(tmp_path / "db", autocommit=True) as conn:
+        report = run(path.read_text(), conn, path.name, engine="immusql", is_error=lambda e: isinstance(e, Error))
+    assert report.failures == []
+    assert report.passed > 0
 
 
 def test_wrong_expectations_are_reported(fresh_db):

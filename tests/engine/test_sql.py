@@ -18,6 +18,7 @@ SCRIPTS: dict[str, tuple[str, str | None]] = {}  # name: (script, xfail reason)
 
 
 def script(name: str, text: str, xfail: str | None = None) -> None:
+    """Register a script; with ``xfail`` it is expected to differ from PostgreSQL (strictly) for that reason."""
     SCRIPTS[name] = (text, xfail)
 
 
@@ -234,7 +235,6 @@ SELECT count(*) FROM a, b;
 SELECT * FROM a NATURAL JOIN b;
 SELECT * FROM a JOIN b USING (id);
 SELECT id, x, y FROM a LEFT JOIN b USING (id);
-SELECT * FROM a FULL JOIN b USING (id);
 SELECT a.x, l.y FROM a, LATERAL (SELECT y FROM b WHERE b.id >= a.id ORDER BY y LIMIT 1) l;
 SELECT a.x, l.y FROM a LEFT JOIN LATERAL (SELECT y FROM b WHERE b.id = a.id) l ON true;
 SELECT a.x, b.y FROM a LEFT JOIN b ON a.id = b.id WHERE b.id IS NULL;
@@ -296,8 +296,6 @@ SELECT 1.5 UNION SELECT 2;
 VALUES (1, 'x'), (2, 'y');
 SELECT * FROM (VALUES (1, 'x'), (2, NULL)) AS v(n, s) ORDER BY n;
 VALUES (1), (2) ORDER BY 1 DESC;
-WITH d AS (DELETE FROM t WHERE v = 1 RETURNING v) SELECT count(*) FROM d;
-SELECT count(*) FROM t;
 """)
 
 script("windows", """
@@ -335,7 +333,7 @@ SELECT -2147483648 * -1;
 SELECT 9223372036854775807 + 1;
 SELECT 32767::smallint + 1::smallint;
 SELECT (-2147483648) / -1;
-SELECT abs(-5), round(2.5), round(-2.5), round(2.567, 2), trunc(2.7), ceil(2.1), floor(-2.1), sqrt(16), mod(10, 3) AS m, power(2, 3);
+SELECT abs(-5), round(2.5), round(-2.5), round(2.567, 2), trunc(2.7), ceil(2.1), floor(-2.1), sqrt(16), mod(10, 3) AS m, power(2, 3) AS p;
 SELECT NULL AND false, NULL AND true, NULL OR true, NULL OR false, NOT NULL::boolean, true AND NULL IS NULL;
 SELECT NULL = NULL, NULL <> 1, 1 IS DISTINCT FROM NULL, NULL IS NOT DISTINCT FROM NULL, NULL::int IS NULL;
 SELECT 5 BETWEEN 1 AND 10, 5 NOT BETWEEN 6 AND 10, NULL BETWEEN 1 AND 2, 5 BETWEEN 10 AND 1, 5 BETWEEN SYMMETRIC 10 AND 1;
@@ -416,6 +414,144 @@ ROLLBACK;
 SELECT count(*) FROM t;
 """)
 
+script("case_folding_and_more_ddl", """
+CREATE TABLE Mixed (Id int PRIMARY KEY, "Quoted" text, lower_col int CONSTRAINT pos CHECK (lower_col > 0));
+INSERT INTO MIXED (ID, "Quoted", LOWER_COL) VALUES (1, 'a', 1);
+SELECT id, "Quoted", Lower_Col FROM mixed;
+SELECT quoted FROM mixed;
+INSERT INTO mixed VALUES (2, 'b', -1);
+ALTER TABLE mixed DROP CONSTRAINT pos;
+INSERT INTO mixed VALUES (2, 'b', -1);
+ALTER TABLE mixed DROP CONSTRAINT pos;
+ALTER TABLE mixed DROP CONSTRAINT IF EXISTS pos;
+ALTER TABLE mixed ADD COLUMN extra serial;
+SELECT * FROM mixed ORDER BY id;
+ALTER TABLE mixed ADD COLUMN strict_col int NOT NULL;
+ALTER TABLE mixed ADD CONSTRAINT uq UNIQUE (lower_col);
+INSERT INTO mixed VALUES (3, 'c', -1);
+CREATE VIEW v AS SELECT Id * 10 AS Tens FROM Mixed;
+SELECT tens FROM v ORDER BY 1;
+DROP VIEW v;
+SELECT * FROM v;
+""")
+
+script("row_subqueries", """
+CREATE TABLE t (a int, b int);
+INSERT INTO t VALUES (1, 10), (2, 20), (3, NULL), (NULL, 40);
+SELECT a FROM t WHERE (a, b) IN (SELECT a, b FROM t WHERE a < 3);
+SELECT a FROM t WHERE (a, b) NOT IN (SELECT 1, 10);
+SELECT a FROM t WHERE (a, b) IN (SELECT 1);
+SELECT a, (SELECT (SELECT max(t2.b) FROM t t2 WHERE t2.a < t.a + t3.a) FROM t t3 WHERE t3.a = 1) FROM t;
+SELECT a FROM t WHERE b >= ALL (SELECT b FROM t WHERE b IS NOT NULL);
+SELECT a FROM t WHERE b < SOME (SELECT b FROM t);
+""")
+
+script("full_join_using", """
+CREATE TABLE a (id int, x text);
+CREATE TABLE b (id int, y text);
+INSERT INTO a VALUES (1, 'a1'), (2, 'a2');
+INSERT INTO b VALUES (2, 'b2'), (3, 'b3');
+SELECT * FROM a FULL JOIN b USING (id);
+SELECT * FROM a RIGHT JOIN b USING (id);
+""", xfail="the merged column of a FULL / RIGHT JOIN ... USING (COALESCE of both sides, listed first)")
+
+script("writable_cte", """
+CREATE TABLE t (v int);
+INSERT INTO t VALUES (1), (2);
+WITH d AS (DELETE FROM t WHERE v = 1 RETURNING v) SELECT count(*) FROM d;
+SELECT count(*) FROM t;
+""", xfail="data-modifying statements in WITH")
+
+script("access_paths", """
+CREATE TABLE k (id int PRIMARY KEY, g int, s text);
+CREATE INDEX k_g ON k (g);
+CREATE INDEX k_s_desc ON k (s DESC);
+INSERT INTO k SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE i % 7 END, CASE WHEN i % 6 = 0 THEN NULL ELSE 's' || (i % 11) END FROM generate_series(1, 60) i;
+SELECT id FROM k WHERE id = 7;
+SELECT id FROM k WHERE id IN (3, 5, 99, NULL) ORDER BY id;
+SELECT id FROM k WHERE id > 55 ORDER BY id DESC;
+SELECT id FROM k WHERE id >= 10 AND id < 14 AND g > 2;
+SELECT id FROM k WHERE id BETWEEN 20 AND 23;
+SELECT count(*) FROM k WHERE g = 3;
+SELECT count(*) FROM k WHERE g IS NULL;
+SELECT id FROM k WHERE g IN (1, 2) AND id < 20 ORDER BY id;
+SELECT g, id FROM k WHERE id < 12 ORDER BY g, id;
+SELECT g FROM k ORDER BY g LIMIT 3;
+SELECT g FROM k ORDER BY g DESC LIMIT 3;
+SELECT g FROM k ORDER BY g NULLS FIRST LIMIT 3;
+SELECT s FROM k ORDER BY s DESC LIMIT 4;
+SELECT s FROM k ORDER BY s LIMIT 4;
+SELECT id FROM k ORDER BY id DESC LIMIT 2;
+SELECT id FROM k WHERE g > 5 AND g <= 6 ORDER BY id;
+SELECT id FROM k WHERE id = 7.5;
+SELECT id FROM k WHERE id = '8';
+SELECT id FROM k WHERE g = 2.0 ORDER BY id LIMIT 3;
+SELECT id FROM k WHERE s = 's1' ORDER BY id;
+SELECT id FROM k WHERE s > 's8' ORDER BY id;
+UPDATE k SET id = id + 1000 WHERE id > 58;
+SELECT id FROM k WHERE id > 50 ORDER BY id;
+DELETE FROM k WHERE g = 3;
+SELECT count(*), count(g), sum(id) FROM k;
+SELECT DISTINCT ON (g) g, id FROM k ORDER BY g, id DESC;
+""")
+
+script("grouping_and_types", """
+CREATE TABLE m (k text, n numeric(6,2), f float8, i smallint, big bigint, d date, flag boolean);
+INSERT INTO m VALUES ('a', 1.10, 0.5, 1, 10000000000, '2024-01-31', true), ('a', 2.255, NULL, 2, -1, '2024-02-29', false), ('b', NULL, 1e300, 3, NULL, NULL, NULL), ('b', -3, -0.0, NULL, 5, '2023-12-31', true);
+SELECT k, sum(n), avg(n), sum(f), sum(i), avg(i), sum(big), min(d), max(d), every(flag) FROM m GROUP BY k ORDER BY k;
+SELECT n * 2, n / 3, f * 2, i * i, big * 2, d + 30, d - '2024-01-01'::date FROM m ORDER BY k, n;
+SELECT upper(k) AS u, count(*) FROM m GROUP BY upper(k) ORDER BY u;
+SELECT k || '-' || coalesce(n::text, 'none') FROM m ORDER BY 1;
+SELECT extract(year FROM d), date_trunc('month', d::timestamp) FROM m WHERE d IS NOT NULL ORDER BY d;
+SELECT i::smallint + 32767::smallint FROM m WHERE i = 1;
+SELECT big * big FROM m WHERE big = 10000000000;
+SELECT CAST(n AS int), round(n, 1), n::text FROM m ORDER BY k, n NULLS LAST;
+SELECT CAST(n AS int), round(n, 1), n::text AS t FROM m ORDER BY k, n NULLS LAST;
+SELECT CAST(f AS numeric(10, 1)) FROM m;
+SELECT -0.0, -(0.0), 0.0 * -1;
+SELECT array_agg(k ORDER BY n DESC NULLS LAST), string_agg(n::text, ';') FROM m;
+SELECT k, count(*) FILTER (WHERE flag), bool_or(flag), bool_and(flag IS NOT NULL) FROM m GROUP BY k;
+""")
+
+script("grouping_sets", """
+CREATE TABLE m (k text, v int);
+INSERT INTO m VALUES ('a', 1), ('a', 2), ('b', 3);
+SELECT k, sum(v) FROM m GROUP BY ROLLUP (k);
+SELECT k, v, count(*) FROM m GROUP BY GROUPING SETS ((k), (v), ());
+""", xfail="GROUP BY ROLLUP / CUBE / GROUPING SETS")
+
+script("mixed_queries", """
+CREATE TABLE p (id int PRIMARY KEY, v text);
+CREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p ON DELETE CASCADE, n int);
+INSERT INTO p VALUES (1, 'a'), (2, 'b'), (3, NULL);
+INSERT INTO c VALUES (10, 1, 5), (11, 1, 6), (12, 2, 7), (13, NULL, 8);
+SELECT p.v, (SELECT sum(n) FROM c WHERE c.pid = p.id) FROM p ORDER BY p.id;
+SELECT pid, sum(n) FROM c GROUP BY pid HAVING sum(n) > (SELECT min(n) FROM c) ORDER BY pid NULLS FIRST;
+SELECT v FROM p UNION ALL SELECT 'z' ORDER BY v NULLS FIRST;
+SELECT * FROM (SELECT id FROM p ORDER BY id DESC LIMIT 2) s ORDER BY id;
+SELECT string_agg(v, ',') FROM p;
+SELECT id, sum(n) OVER (ORDER BY pid RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM c ORDER BY id;
+SELECT id, n, ntile(2) OVER (ORDER BY id), percent_rank() OVER (ORDER BY n), cume_dist() OVER (ORDER BY n) FROM c ORDER BY id;
+SELECT p.id, count(c.id) FROM p LEFT JOIN c ON c.pid = p.id GROUP BY p.id ORDER BY p.id;
+SELECT p.id FROM p WHERE p.id NOT IN (SELECT pid FROM c);
+SELECT p.id FROM p WHERE NOT EXISTS (SELECT FROM c WHERE c.pid = p.id);
+UPDATE p SET id = 5 WHERE id = 3;
+UPDATE p SET id = 6 WHERE id = 1;
+DELETE FROM p WHERE id = 1 RETURNING *;
+SELECT * FROM c ORDER BY id;
+INSERT INTO c VALUES (14, 2, 1) ON CONFLICT (id) DO UPDATE SET n = c.n + 1 RETURNING *;
+INSERT INTO c VALUES (14, 2, 1) ON CONFLICT (id) DO UPDATE SET n = c.n + 1 RETURNING *;
+INSERT INTO c VALUES (14, 2, 1) ON CONFLICT ON CONSTRAINT c_pkey DO NOTHING;
+SELECT count(*) FROM c WHERE n > ANY (ARRAY[5, 6]);
+SELECT x, y FROM generate_series(1, 3) x, LATERAL generate_series(1, x) y ORDER BY x, y;
+SELECT t.* FROM (VALUES (1, 'a'), (2, 'b')) t(a, b) WHERE t.b > 'a';
+SELECT 'a' = 'a ', 'a'::char(3) = 'a  ', length('a'::char(3)), 'ab'::varchar(1), 'abc'::char(2), 'a'::char(3) || '|', 'a'::varchar(3);
+SELECT 10 / 3 * 3, 10 % -3, -10 / 3, 2 ^ 0.5, 5 / 2.0;
+SELECT CASE WHEN NULL THEN 1 ELSE 2 END, NULL::int BETWEEN 1 AND 2, NOT (NULL::bool AND false);
+SELECT id FROM c WHERE n BETWEEN 5 AND 7 AND pid IS NOT NULL ORDER BY id DESC;
+SELECT count(*) FROM p, c WHERE p.id = c.pid AND c.n IN (6, 7, 8);
+""")
+
 
 def _many_tables() -> str:
     lines = []
@@ -450,7 +586,7 @@ def _ordered(sql: str) -> bool:
         if stripped == outer:
             break
         outer = stripped
-    return re.search(r"\border\s+by\b", outer, re.I) is not None
+    return re.search(r"\border\s+by\b", outer, re.IGNORECASE) is not None
 
 
 def _norm(value: Any) -> Any:
