@@ -6,7 +6,7 @@ import os
 import threading
 from typing import Any
 
-from catalog.objects import Sequence, Table
+from catalog.objects import Sequence
 from catalog.sequences import SequenceAllocator, SequenceError
 from catalog.snapshot import CatalogCache, bootstrap_ops
 from engine.errors import SqlError
@@ -98,6 +98,3 @@ def release_database(db: Database) -> None:
         if db.refs == 0:
             _open.pop(os.path.realpath(db.path), None)
             db.close()
-
-
-__all__ = ["Database", "open_database", "release_database", "Table"]

@@ -17,11 +17,11 @@ from sqlglot import exp
 from catalog.objects import Constraint, Table
 from engine import plan
 from engine.errors import SqlError
-from engine.expr import Column, Compiler, Env, Expr, Scope
+from engine.expr import Column, Env, Expr, Scope
 from engine.parse import parse_expression
 from engine.select import KEY_COLUMN, Planner
-from engine.tables import TableInfo, unique_violation, write_row
-from engine.types import BY_NAME, SqlType
+from engine.tables import TableInfo, write_row
+from engine.types import BY_NAME
 
 Fn = Callable[[tuple], Any]
 
@@ -548,6 +548,3 @@ def plan_delete(node: exp.Delete, session: Any, planner: Planner) -> Callable[[E
         return Outcome(len(seen), out)
 
     return run
-
-
-__all__ = ["plan_insert", "plan_update", "plan_delete", "Outcome", "Writer", "unique_violation", "SqlType", "Compiler"]

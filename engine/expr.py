@@ -647,7 +647,7 @@ class Compiler:
 
                 array = self.coerce(array, arrays.array_type(left.type if left.type.base != "unknown" else TEXT))
             if not array.type.base.startswith("_"):
-                raise SqlError(f"op ANY/ALL (array) requires array on right side", sqlstate="42809")
+                raise SqlError("op ANY/ALL (array) requires array on right side", sqlstate="42809")
             from engine import arrays
 
             element = arrays.element_type(array.type)

@@ -7,7 +7,6 @@ expressions, and run many times. Table access reads through the transaction in
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -316,7 +315,6 @@ class Sort(Node):
 
     child: Node = None
     keys: list[tuple[Fn, bool, bool]] = field(default_factory=list)  # (value of row, desc, nulls_first)
-    limit: Fn | None = None  # top-N: keep only the first rows when a LIMIT follows
 
     def rows(self, env: Env) -> list[tuple]:
         rows = list(self.child.rows(env))
@@ -483,10 +481,7 @@ class NestedLoopJoin(Node):
             if not found and kind in ("left", "full"):
                 yield lrow + right_nulls
         if kind in ("right", "full"):
-            left_nulls = (None,) * self.left_width
-            for i, rrow in enumerate(right_rows or ()):
-                if i not in matched_right:
-                    yield left_nulls + rrow
+            yield from _unmatched(right_rows or (), matched_right, self.left_width)
 
     def describe(self) -> str:
         return "Nested Loop" + ("" if self.kind == "inner" else f" {self.kind.title()} Join")
@@ -550,16 +545,21 @@ class HashJoin(Node):
             if not found and kind in ("left", "full"):
                 yield lrow + right_nulls
         if outer_right:
-            left_nulls = (None,) * self.left_width
-            for i, rrow in enumerate(right_list):
-                if i not in matched_right:
-                    yield left_nulls + rrow
+            yield from _unmatched(right_list, matched_right, self.left_width)
 
     def describe(self) -> str:
         return "Hash Join" if self.kind == "inner" else f"Hash {self.kind.title()} Join"
 
     def children(self) -> list[Node]:
         return [self.left, self.right]
+
+
+def _unmatched(right_rows: Iterable[tuple], matched: set[int], left_width: int) -> Iterator[tuple]:
+    """RIGHT and FULL joins: the right rows no left row matched, NULL-extended on the left."""
+    left_nulls = (None,) * left_width
+    for i, rrow in enumerate(right_rows):
+        if i not in matched:
+            yield left_nulls + rrow
 
 
 # -- grouping ------------------------------------------------------------------------------
@@ -634,7 +634,3 @@ class WindowNode(Node):
 
     def children(self) -> list[Node]:
         return [self.child]
-
-
-def top_n(rows: Iterable[tuple], n: int, key: Callable[[tuple], Any]) -> list[tuple]:
-    return heapq.nsmallest(n, rows, key=key)

@@ -10,7 +10,7 @@ ORDER BY (skipped when an index already yields that order), LIMIT/OFFSET.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp
@@ -19,11 +19,11 @@ from catalog.objects import Table, View
 from engine import aggregates, plan, windows
 from engine.errors import SqlError
 from engine.expr import (
-    AGGREGATE_NAMES, BOOL, INT8, TEXT, Column, Compiler, Env, Expr, Scope, SubqueryPlanner, constant, type_from_node,
+    AGGREGATE_NAMES, INT8, TEXT, Column, Compiler, Env, Expr, Scope, SubqueryPlanner,
 )
 from engine.parse import parse
 from engine.tables import TableInfo
-from engine.types import UNKNOWN, SqlType
+from engine.types import SqlType
 
 KEY_COLUMN = "\x00key"  # the hidden column holding a scanned row's key
 
@@ -229,10 +229,11 @@ class Planner(SubqueryPlanner):
         distinct = node.args.get("distinct")
         sort_keys: list[tuple[Callable, bool, bool]] = []
         extra: list[Expr] = []
-        ordered_by_scan = False
         if order is not None:
-            ordered_by_scan = self._order_from_scan(order, relations, source, replacements, windows_found, distinct)
-            if not ordered_by_scan:
+            ordered_scan = self._order_from_scan(order, relations, source, replacements, windows_found, distinct)
+            if ordered_scan is not None:
+                source = ordered_scan
+            else:
                 for ordered in order.expressions:
                     slot = self._order_slot(ordered.this, select_items, names, outputs, compiler, distinct is not None)
                     if slot is None:
@@ -359,7 +360,6 @@ class Planner(SubqueryPlanner):
         items: list[tuple[exp.Expr, exp.Join | None]] = [(from_.this, None)]
         items.extend((join.this, join) for join in node.args.get("joins") or [])
         relations: list[Relation] = []
-        groups: list[list[Relation]] = []  # runs of inner/cross joins, joined by the join-order search
         joined: plan.Node | None = None
         joined_rel: list[Relation] = []
         has_outer_after = [False] * len(items)
@@ -372,7 +372,7 @@ class Planner(SubqueryPlanner):
         aliases = {item.alias_or_name for item, _ in items}
         for i, (item, join) in enumerate(items):
             side = (join.side or "").upper() if join is not None else ""
-            lateral_scope = Scope(_columns_of(pending + joined_rel), outer) if isinstance(item, exp.Lateral) or (isinstance(item, exp.Subquery) and False) else None
+            lateral_scope = Scope(_columns_of(pending + joined_rel), outer) if isinstance(item, exp.Lateral) else None
             relation = self._relation(item, outer if lateral_scope is None else lateral_scope)
             if lateral_scope is not None:
                 relation.lateral = True
@@ -391,7 +391,6 @@ class Planner(SubqueryPlanner):
                 pending.append(relation)
                 join_terms.extend(on_terms)
         root = self._join_group(pending, joined, joined_rel, conjuncts if not any(has_outer_after) else [], join_terms, outer, aliases)
-        groups.clear()
         order = joined_rel + pending
         scope = Scope(_columns_of(order), outer)
         if root.columns is not None and len(root.columns) != len(scope.columns):
@@ -584,9 +583,6 @@ class Planner(SubqueryPlanner):
                     and _sides_split(t, relation, current)]
             if equi:
                 return relation, equi
-        for relation in available:
-            if relation.lateral and all(True for _ in [0]):
-                return relation, []
         return available[0], []
 
     def _inner_join(self, left: plan.Node, left_rel: list[Relation], right: Relation, equi: list[exp.Expr],
@@ -810,34 +806,33 @@ class Planner(SubqueryPlanner):
             return plan.IndexScan(relation.columns, info, index.prefix, index.name, range_list, False, predicate, relation.alias)
         return None
 
-    def _order_from_scan(self, order: exp.Order, relations: list[Relation], source: plan.Node, replacements: Any, windows_found: Any, distinct: Any) -> bool:
-        """Make the table's scan yield ORDER BY's order (primary key or an index) when that is all the query does."""
+    def _order_from_scan(self, order: exp.Order, relations: list[Relation], source: plan.Node, replacements: Any, windows_found: Any, distinct: Any) -> plan.Node | None:
+        """A scan of the table that yields ORDER BY's order (by primary key or an index), when that is all the query needs."""
         if len(relations) != 1 or replacements or windows_found or distinct is not None:
-            return False
+            return None
         relation = relations[0]
         info = relation.info
         if info is None or source is not relation.node:
-            return False
+            return None
         wanted: list[tuple[int, bool, bool]] = []
         for ordered in order.expressions:
             slot = _own_column(ordered.this, relation)
             if slot is None:
-                return False
+                return None
             wanted.append((slot, bool(ordered.args.get("desc")), bool(ordered.args.get("nulls_first"))))
         node = source
         if not isinstance(node, (plan.SeqScan, plan.KeyRange)):
-            return False
+            return None
         desc = wanted[0][1]
         if any(w[1] != desc for w in wanted):
-            return False
+            return None
         if info.pk_positions and tuple(w[0] for w in wanted) == info.pk_positions[: len(wanted)]:
             if isinstance(node, plan.SeqScan):
                 predicate = node.filter
                 new = plan.KeyRange(node.columns, info, lambda env: (None, None), desc, predicate, relation.alias)
             else:
                 new = plan.KeyRange(node.columns, info, node.bounds, desc, node.filter, relation.alias)
-            _replace(relation, new)
-            return True
+            return new
         if isinstance(node, plan.SeqScan):
             for index in info.indexes:
                 if tuple(index.positions[: len(wanted)]) != tuple(w[0] for w in wanted):
@@ -847,9 +842,8 @@ class Planner(SubqueryPlanner):
                 if any(w[2] != desc for w in wanted):  # NULLs: last ascending, first descending, as the index stores them
                     continue
                 new = plan.IndexScan(node.columns, info, index.prefix, index.name, lambda env: [(None, None)], desc, node.filter, relation.alias)
-                _replace(relation, new)
-                return True
-        return False
+                return new
+        return None
 
     # -- GROUP BY and aggregates -----------------------------------------------------------
 
@@ -915,15 +909,11 @@ class Planner(SubqueryPlanner):
             call = call.this
         name, arg_nodes, distinct, star, order = _aggregate_parts(call)
         args = []
-        inner = self.compiler(compiler.scope, "WHERE")
-        inner.clause = "aggregate"
         for a in arg_nodes:
             if _aggregates(a):
                 raise SqlError("aggregate function calls cannot be nested", sqlstate="42803")
             e = compiler.compile(a)
             args.append(e)
-        if name in ("sum", "avg") and args and args[0].type.base == "unknown":
-            args[0] = compiler.coerce(args[0], aggregates.NUMERIC if False else BOOL if False else args[0].type)
         if args and args[0].type.base == "unknown" and name in ("min", "max", "string_agg", "array_agg", "count"):
             args[0] = compiler.coerce(args[0], TEXT)
         if name == "string_agg" and len(args) == 2 and args[1].type.base == "unknown":
@@ -1182,11 +1172,6 @@ def _hash_key(e: Expr) -> Callable[[tuple], Any]:
     return e.fn
 
 
-def _replace(relation: Relation, node: plan.Node) -> None:
-    relation.node.__class__ = node.__class__
-    relation.node.__dict__.update(node.__dict__)
-
-
 def _convert(planned: Planned, types: list[SqlType], compiler: Compiler) -> plan.Node:
     if all(c.type.base == t.base and (t.typmod < 0 or c.type.typmod == t.typmod) for c, t in zip(planned.columns, types)):
         return planned.node
@@ -1220,11 +1205,7 @@ def _aggregates(node: exp.Expr) -> list[exp.Expr]:
         if _is_aggregate(current):
             found.append(current)
             continue
-        for value in current.args.values():
-            if isinstance(value, exp.Expr):
-                stack.append(value)
-            elif isinstance(value, list):
-                stack.extend(v for v in value if isinstance(v, exp.Expr))
+        stack.extend(_children(current))
     seen = set()
     unique = []
     for f in reversed(found):
@@ -1279,12 +1260,19 @@ def _windows(node: exp.Select) -> list[exp.Window]:
             if isinstance(current, exp.Window):
                 found.append(current)
                 continue
-            for value in current.args.values():
-                if isinstance(value, exp.Expr):
-                    stack.append(value)
-                elif isinstance(value, list):
-                    stack.extend(v for v in value if isinstance(v, exp.Expr))
+            stack.extend(_children(current))
     return found
+
+
+def _children(node: exp.Expr) -> list[exp.Expr]:
+    """The direct subexpressions of a node."""
+    out: list[exp.Expr] = []
+    for value in node.args.values():
+        if isinstance(value, exp.Expr):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, exp.Expr))
+    return out
 
 
 _AGG_NAMES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max", exp.GroupConcat: "string_agg",
@@ -1329,6 +1317,3 @@ def _unpack_setfunc(found: Any) -> tuple[list[tuple[str, SqlType]], Callable[...
         columns, produce = found
         arg_types = None
     return list(columns), produce, list(arg_types) if arg_types else None
-
-
-__all__ = ["Planner", "Planned", "Sub", "KEY_COLUMN", "constant", "type_from_node", "UNKNOWN", "BOOL", "field"]

@@ -21,7 +21,7 @@ from catalog.objects import Table, View
 from engine import ddl, dml
 from engine.context import Context
 from engine.errors import SqlError
-from engine.expr import Column, Env, Scope
+from engine.expr import Column, Env
 from engine.parse import Utility, parse_statements
 from engine.select import Planned, Planner
 from engine.tables import TableInfo
@@ -403,6 +403,3 @@ def number_placeholders(statement: exp.Expr) -> dict[int, int]:
                 ordinals[id(node)] = node.meta["ordinal"] = count
                 count += 1
     return ordinals
-
-
-__all__ = ["Session", "Result", "Scope"]
