@@ -18,6 +18,7 @@ from engine.errors import DataError, SqlError, out_of_range
 from engine.intervals import Interval
 from engine.types import (
     BY_NAME,
+    EXACT,
     INT_BITS,
     SqlType,
     apply_numeric_typmod,
@@ -49,7 +50,7 @@ def _numeric_to_int(bits: int, target: str) -> Cast:
             raise DataError(f"cannot convert NaN to {target}", sqlstate="0A000")
         if value.is_infinite():
             raise DataError(f"cannot convert infinity to {target}", sqlstate="0A000")
-        return check_int(int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP)), bits)
+        return check_int(int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP, context=EXACT)), bits)
 
     return cast
 
