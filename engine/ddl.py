@@ -107,7 +107,6 @@ def create_table(node: exp.Create, session: Any) -> str:
     oid = writer.allocate_oid()
     columns: list[Column] = []
     constraints: list[tuple[str | None, str, list[str], Any]] = []  # (name, type, column names, payload)
-    sequences: list[SequenceObject] = []
     definitions = schema_node.expressions if isinstance(schema_node, exp.Schema) else []
     for item in definitions:
         if isinstance(item, exp.ColumnDef):
@@ -115,45 +114,9 @@ def create_table(node: exp.Create, session: Any) -> str:
             cname = item.name
             if any(c.name == cname for c in columns):
                 raise SqlError(f'column "{cname}" specified more than once', sqlstate="42701")
-            dtype = item.args.get("kind")
-            default = None
-            not_null = False
-            identity = ""
-            if dtype is not None and dtype.this in SERIALS:
-                type_name, typmod = SERIALS[dtype.this], -1
-                seq = _owned_sequence(session, writer, schema, f"{name}_{cname}_seq", type_name, oid, attnum)
-                sequences.append(seq)
-                default = f"nextval('{_qualified(session, schema, seq.name)}'::regclass)"
-                not_null = True
-            else:
-                type_name, typmod = _type_name(dtype)
-            for constraint in item.args.get("constraints") or []:
-                ckind = constraint.args.get("kind")
-                cname_explicit = constraint.name or None
-                if isinstance(ckind, exp.NotNullColumnConstraint):
-                    not_null = not ckind.args.get("allow_null")
-                elif isinstance(ckind, exp.DefaultColumnConstraint):
-                    default = ckind.this.sql("postgres")
-                elif isinstance(ckind, exp.PrimaryKeyColumnConstraint):
-                    constraints.append((cname_explicit, "p", [cname], None))
-                    not_null = True
-                elif isinstance(ckind, exp.UniqueColumnConstraint):
-                    constraints.append((cname_explicit, "u", [cname], None))
-                elif isinstance(ckind, exp.CheckColumnConstraint):
-                    constraints.append((cname_explicit, "c", [cname], ckind.this.sql("postgres")))
-                elif isinstance(ckind, exp.Reference):
-                    constraints.append((cname_explicit, "f", [cname], ckind))
-                elif isinstance(ckind, exp.GeneratedAsIdentityColumnConstraint):
-                    identity = "a" if ckind.this else "d"
-                    seq = _owned_sequence(session, writer, schema, f"{name}_{cname}_seq", type_name, oid, attnum)
-                    sequences.append(seq)
-                    default = f"nextval('{_qualified(session, schema, seq.name)}'::regclass)"
-                    not_null = True
-                elif ckind is None or isinstance(ckind, exp.CollateColumnConstraint):
-                    continue
-                else:
-                    raise SqlError(f"unsupported column constraint: {constraint.sql('postgres')}", sqlstate="0A000")
-            columns.append(Column(attnum, cname, type_name, typmod, not_null, default, identity))
+            column, column_constraints = _column_definition(session, writer, schema, name, oid, attnum, item)
+            columns.append(column)
+            constraints.extend(column_constraints)
         else:
             constraints.append(_table_constraint(item))
     pk_names = [cols for _, t, cols, _ in constraints if t == "p"]
@@ -180,6 +143,52 @@ def create_table(node: exp.Create, session: Any) -> str:
     for cname, ctype, cols, payload in constraints:
         _add_constraint(session, table.oid, cname, ctype, cols, payload, creating=True)
     return "CREATE TABLE"
+
+
+def _column_definition(session: Any, writer: Any, schema: Schema, table_name: str, table_oid: int, attnum: int,
+                       item: exp.ColumnDef) -> tuple[Column, list[tuple[str | None, str, list[str], Any]]]:
+    """A column of CREATE TABLE or ADD COLUMN, and the constraints written beside it (serial and
+    identity columns get their owned sequence here)."""
+    cname = item.name
+    dtype = item.args.get("kind")
+    default = None
+    not_null = False
+    identity = ""
+    constraints: list[tuple[str | None, str, list[str], Any]] = []
+
+    def owned_sequence_default(type_name: str) -> str:
+        seq = _owned_sequence(session, writer, schema, f"{table_name}_{cname}_seq", type_name, table_oid, attnum)
+        return f"nextval('{_qualified(session, schema, seq.name)}'::regclass)"
+
+    if dtype is not None and dtype.this in SERIALS:
+        type_name, typmod = SERIALS[dtype.this], -1
+        default, not_null = owned_sequence_default(type_name), True
+    else:
+        type_name, typmod = _type_name(dtype)
+    for constraint in item.args.get("constraints") or []:
+        ckind = constraint.args.get("kind")
+        explicit_name = constraint.name or None
+        if isinstance(ckind, exp.NotNullColumnConstraint):
+            not_null = not ckind.args.get("allow_null")
+        elif isinstance(ckind, exp.DefaultColumnConstraint):
+            default = ckind.this.sql("postgres")
+        elif isinstance(ckind, exp.PrimaryKeyColumnConstraint):
+            constraints.append((explicit_name, "p", [cname], None))
+            not_null = True
+        elif isinstance(ckind, exp.UniqueColumnConstraint):
+            constraints.append((explicit_name, "u", [cname], None))
+        elif isinstance(ckind, exp.CheckColumnConstraint):
+            constraints.append((explicit_name, "c", [cname], ckind.this.sql("postgres")))
+        elif isinstance(ckind, exp.Reference):
+            constraints.append((explicit_name, "f", [cname], ckind))
+        elif isinstance(ckind, exp.GeneratedAsIdentityColumnConstraint):
+            identity = "a" if ckind.this else "d"
+            default, not_null = owned_sequence_default(type_name), True
+        elif ckind is None or isinstance(ckind, exp.CollateColumnConstraint):
+            continue
+        else:
+            raise SqlError(f"unsupported column constraint: {constraint.sql('postgres')}", sqlstate="0A000")
+    return Column(attnum, cname, type_name, typmod, not_null, default, identity), constraints
 
 
 def _qualified(session: Any, schema: Schema, name: str) -> str:
@@ -723,34 +732,9 @@ def _add_column(session: Any, table: Table, definition: exp.ColumnDef) -> None:
             return
         raise SqlError(f'column "{name}" of relation "{table.name}" already exists', sqlstate="42701")
     attnum = len(table.columns) + 1
-    dtype = definition.args.get("kind")
-    default = None
-    not_null = False
-    constraints = []
-    if dtype.this in SERIALS:
-        type_name, typmod = SERIALS[dtype.this], -1
-        writer = session.tx.catalog_writer()
-        schema = session.tx.catalog.objects[table.schema_oid]
-        seq = _owned_sequence(session, writer, schema, f"{table.name}_{name}_seq", type_name, table.oid, attnum)
-        default = f"nextval('{_qualified(session, schema, seq.name)}'::regclass)"
-        not_null = True
-    else:
-        type_name, typmod = _type_name(dtype)
-    for constraint in definition.args.get("constraints") or []:
-        ckind = constraint.args.get("kind")
-        if isinstance(ckind, exp.NotNullColumnConstraint):
-            not_null = not ckind.args.get("allow_null")
-        elif isinstance(ckind, exp.DefaultColumnConstraint):
-            default = ckind.this.sql("postgres")
-        elif isinstance(ckind, exp.PrimaryKeyColumnConstraint):
-            constraints.append((None, "p", [name], None))
-        elif isinstance(ckind, exp.UniqueColumnConstraint):
-            constraints.append((None, "u", [name], None))
-        elif isinstance(ckind, exp.CheckColumnConstraint):
-            constraints.append((constraint.name or None, "c", [name], ckind.this.sql("postgres")))
-        elif isinstance(ckind, exp.Reference):
-            constraints.append((constraint.name or None, "f", [name], ckind))
-    column = Column(attnum, name, type_name, typmod, not_null, default)
+    schema = session.tx.catalog.objects[table.schema_oid]
+    column, constraints = _column_definition(session, session.tx.catalog_writer(), schema, table.name, table.oid, attnum, definition)
+    default, not_null = column.default, column.not_null
     rows = _rows(session, table)
     new_table = dataclasses.replace(table, columns=(*table.columns, column))
     if default is not None:

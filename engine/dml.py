@@ -8,7 +8,7 @@ appends a version, DELETE a tombstone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,9 +178,7 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
     if isinstance(target, exp.Schema):
         column_nodes = target.expressions
         target = target.this
-    table = session.resolve_table(target.name, target.db or None)
-    info = session.table_info(table)
-    alias = target.alias or table.name
+    table, info, alias = _target(target, session)
     live = [i for i, c in enumerate(table.columns) if not c.dropped]
     if column_nodes:
         positions = []
@@ -444,11 +442,26 @@ def _returning_scope(table: Table, info: TableInfo, alias: str, others: list[exp
     return Scope(columns)
 
 
-def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[Env], Outcome]:
-    target = node.this
+def _target(target: exp.Table, session: Any) -> tuple[Table, TableInfo, str]:
+    """The table a statement writes, its layout, and the name its columns answer to."""
     table = session.resolve_table(target.name, target.db or None)
-    info = session.table_info(table)
-    alias = target.alias or table.name
+    return table, session.table_info(table), target.alias or table.name
+
+
+def _distinct_targets(source: plan.Node, env: Env, width: int) -> Iterator[tuple[bytes, tuple, tuple]]:
+    """(key, old row, source row) of each row to change, once even if a join matched it several times.
+
+    The rows are read in full first, so that the statement's own writes are not read back."""
+    seen: set[bytes] = set()
+    for row in list(source.rows(env)):
+        key = row[0]
+        if key not in seen:
+            seen.add(key)
+            yield key, row[1 : 1 + width], row
+
+
+def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[Env], Outcome]:
+    table, info, alias = _target(node.this, session)
     sets: list[tuple[int, exp.Expr | None]] = []
     for assignment in node.expressions:
         column = assignment.this
@@ -487,15 +500,9 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
 
     def run(env: Env) -> Outcome:
         tx = env.tx
-        seen: set[bytes] = set()
         out = []
         count = 0
-        for row in list(source.rows(env)):
-            key = row[0]
-            if key in seen:
-                continue
-            seen.add(key)
-            old = row[1 : 1 + width]
+        for key, old, row in _distinct_targets(source, env, width):
             new = list(old)
             for position, fn in converts:
                 if fn is None:
@@ -517,10 +524,7 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
 
 
 def plan_delete(node: exp.Delete, session: Any, planner: Planner) -> Callable[[Env], Outcome]:
-    target = node.this
-    table = session.resolve_table(target.name, target.db or None)
-    info = session.table_info(table)
-    alias = target.alias or table.name
+    table, info, alias = _target(node.this, session)
     using = node.args.get("using") or []
     others = _other_references(node, table, alias) if using else []
     source = _target_rows(node, table, alias, others, list(using), planner)
@@ -531,20 +535,16 @@ def plan_delete(node: exp.Delete, session: Any, planner: Planner) -> Callable[[E
 
     def run(env: Env) -> Outcome:
         tx = env.tx
-        seen: set[bytes] = set()
         out = []
-        for row in list(source.rows(env)):
-            key = row[0]
-            if key in seen:
-                continue
-            seen.add(key)
-            old = row[1 : 1 + width]
+        count = 0
+        for key, old, row in _distinct_targets(source, env, width):
+            count += 1
             if tx.get(key) is None:  # already removed by a cascade within this statement
                 continue
             writer.before_delete(old, None)
             write_row(tx, info, key, old, None, None)
             if returning is not None:
                 out.append(returning(row[1:]))
-        return Outcome(len(seen), out)
+        return Outcome(count, out)
 
     return run

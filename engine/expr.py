@@ -386,7 +386,7 @@ class Compiler:
             raise SqlError("unequal number of entries in row expressions", sqlstate="42601")
         pairs = [self.binary_op("=", self.compile(a), self.compile(b)) for a, b in zip(left, right)]
         if op in ("=", "<>"):
-            combined = self._and_or([p.fn for p in pairs], is_and=True)
+            combined = and_or([p.fn for p in pairs], is_and=True)
             return Expr(BOOL, combined if op == "=" else _negate(combined))
         # lexicographic: the first unequal pair decides
         decide = [self.binary_op(op, self.compile(a), self.compile(b)).fn for a, b in zip(left, right)]
@@ -461,37 +461,8 @@ class Compiler:
             else:
                 value = True if True in values else (None if None in values else False)
             return constant(value, BOOL)
-        return Expr(BOOL, self._and_or([p.fn for p in parts], is_and))
+        return Expr(BOOL, and_or([p.fn for p in parts], is_and))
 
-    @staticmethod
-    def _and_or(fns: list[Fn], is_and: bool) -> Fn:
-        stop = not is_and  # AND stops at the first false, OR at the first true
-
-        if len(fns) == 2:
-            a, b = fns
-
-            def two(row: tuple) -> Any:
-                x = a(row)
-                if x is stop:
-                    return stop
-                y = b(row)
-                if y is stop:
-                    return stop
-                return None if x is None or y is None else not stop
-
-            return two
-
-        def run(row: tuple) -> Any:
-            unknown = False
-            for f in fns:
-                v = f(row)
-                if v is stop:
-                    return stop
-                if v is None:
-                    unknown = True
-            return None if unknown else not stop
-
-        return run
 
     def _is(self, node: exp.Is) -> Expr:
         target = node.expression
@@ -548,13 +519,13 @@ class Compiler:
         value, low, high = self.compile(node.this), self.compile(node.args["low"]), self.compile(node.args["high"])
         ge = self.binary_op(">=", value, low)
         le = self.binary_op("<=", value, high)
-        plain = Expr(BOOL, self._and_or([ge.fn, le.fn], is_and=True))
+        plain = Expr(BOOL, and_or([ge.fn, le.fn], is_and=True))
         if not node.args.get("symmetric"):
             return plain
         ge2 = self.binary_op(">=", value, high)
         le2 = self.binary_op("<=", value, low)
-        swapped = self._and_or([ge2.fn, le2.fn], is_and=True)
-        return Expr(BOOL, self._and_or([plain.fn, swapped], is_and=False))
+        swapped = and_or([ge2.fn, le2.fn], is_and=True)
+        return Expr(BOOL, and_or([plain.fn, swapped], is_and=False))
 
     def _in(self, node: exp.In) -> Expr:
         query = node.args.get("query")
@@ -1026,6 +997,39 @@ def _cast(source: SqlType, target: SqlType, env: Env) -> Callable[[Any], Any]:
         if found is not None:
             return found
     return casts.cast_function(source, target)
+
+
+def and_or(fns: list[Fn], is_and: bool) -> Fn:
+    """SQL's AND (or OR) of boolean closures, three-valued, stopping at the first deciding value."""
+    if len(fns) == 1:
+        return fns[0]
+    stop = not is_and  # AND stops at the first false, OR at the first true
+
+    if len(fns) == 2:
+        a, b = fns
+
+        def two(row: tuple) -> Any:
+            x = a(row)
+            if x is stop:
+                return stop
+            y = b(row)
+            if y is stop:
+                return stop
+            return None if x is None or y is None else not stop
+
+        return two
+
+    def run(row: tuple) -> Any:
+        unknown = False
+        for f in fns:
+            v = f(row)
+            if v is stop:
+                return stop
+            if v is None:
+                unknown = True
+        return None if unknown else not stop
+
+    return run
 
 
 def _negate(f: Fn) -> Fn:

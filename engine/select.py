@@ -19,7 +19,7 @@ from catalog.objects import Table, View
 from engine import aggregates, plan, windows
 from engine.errors import SqlError
 from engine.expr import (
-    AGGREGATE_NAMES, INT8, TEXT, Column, Compiler, Env, Expr, Scope, SubqueryPlanner,
+    AGGREGATE_NAMES, INT8, TEXT, Column, Compiler, Env, Expr, Scope, SubqueryPlanner, and_or,
 )
 from engine.parse import parse
 from engine.tables import TableInfo
@@ -541,7 +541,7 @@ class Planner(SubqueryPlanner):
                 relation.node = self._access_path(relation, own, outer)
             elif own:
                 compiler = self.compiler(Scope(relation.columns, outer), "WHERE")
-                predicate = _all_of([compiler.condition(t).fn for t in own])
+                predicate = and_or([compiler.condition(t).fn for t in own], is_and=True)
                 relation.node = plan.Filter(relation.columns, relation.node, predicate)
         current = joined
         current_rel = list(joined_rel)
@@ -558,7 +558,7 @@ class Planner(SubqueryPlanner):
             current = self._apply_ready(current, current_rel, rest, outer)
         if rest:
             compiler = self.compiler(Scope(_columns_of(current_rel), outer), "WHERE")
-            predicate = _all_of([compiler.condition(t).fn for t, _ in rest])
+            predicate = and_or([compiler.condition(t).fn for t, _ in rest], is_and=True)
             current = plan.Filter(_columns_of(current_rel), current, predicate)
             rest.clear()
         # keep the relation order the scope expects: FROM order is restored by the caller through columns
@@ -631,7 +631,7 @@ class Planner(SubqueryPlanner):
         terms[:] = [(t, refs) for t, refs in terms if not (refs is not None and refs <= ids)]
         columns = _columns_of(rel)
         compiler = self.compiler(Scope(columns, outer), "WHERE")
-        return plan.Filter(columns, node, _all_of([compiler.condition(t).fn for t in ready]))
+        return plan.Filter(columns, node, and_or([compiler.condition(t).fn for t in ready], is_and=True))
 
     def _outer_join(self, left: plan.Node, left_rel: list[Relation], right: Relation, on_terms: list[exp.Expr], kind: str, outer: Scope | None) -> plan.Node:
         left_cols, right_cols = _columns_of(left_rel), right.columns
@@ -643,7 +643,7 @@ class Planner(SubqueryPlanner):
             left_keys, right_keys, used = keys
             residual_terms = [t for t in on_terms if not any(t is u for u in used)]
         compiler = self.compiler(Scope(columns, outer), "JOIN")
-        residual = _all_of([compiler.condition(t).fn for t in residual_terms]) if residual_terms else None
+        residual = and_or([compiler.condition(t).fn for t in residual_terms], is_and=True) if residual_terms else None
         if keys is not None:
             return plan.HashJoin(columns, left, right.node, left_keys, right_keys, residual, kind, len(left_cols), len(right_cols))
         return plan.NestedLoopJoin(columns, left, right.node, residual, kind, right.lateral, len(right_cols), len(left_cols), getattr(right, "cell", None))
@@ -654,7 +654,7 @@ class Planner(SubqueryPlanner):
         """A table's scan with its WHERE terms: a key lookup, key range or index scan when the terms allow."""
         scope = Scope(relation.columns, outer)
         compiler = self.compiler(scope, "WHERE")
-        predicate = _all_of([compiler.condition(t).fn for t in terms])
+        predicate = and_or([compiler.condition(t).fn for t in terms], is_and=True)
         info = relation.info
         if info is None:
             return plan.Filter(relation.columns, relation.node, predicate)
@@ -981,23 +981,6 @@ def _try(make: Callable[[], Expr]) -> Expr | None:
         return make()
     except SqlError:
         return None
-
-
-def _all_of(fns: list[Callable]) -> Callable:
-    if len(fns) == 1:
-        return fns[0]
-
-    def run(row: tuple) -> Any:
-        unknown = False
-        for f in fns:
-            v = f(row)
-            if v is False:
-                return False
-            if v is None:
-                unknown = True
-        return None if unknown else True
-
-    return run
 
 
 def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
