@@ -115,6 +115,42 @@ def _temporal(source: str, target: str) -> Cast | None:
     return table.get((source, target))
 
 
+def _int_to_oid(value: int) -> int:
+    if not -(1 << 31) <= value < 1 << 32:
+        raise out_of_range("OID out of range")
+    return value & 0xFFFFFFFF
+
+
+def _char_to_int(value: str) -> int:
+    code = value.encode()[0] if value else 0
+    return code - 256 if code > 127 else code
+
+
+def _int_to_char(value: int) -> str:
+    if not -128 <= value <= 127:
+        raise out_of_range('"char" out of range')
+    return chr(value & 0xFF) if value else ""
+
+
+def _system(s: str, t: str) -> Cast | None:
+    """Casts among the system catalog types that need no catalog: integers and oids, "char" and integers.
+
+    Casts to reg* types look names up, so the expression compiler builds those (engine.sysfuncs)."""
+    if t == "oid" and s in INT_BITS:
+        return _int_to_oid
+    if s in _OID_LIKE and t in ("int4", "int8", "oid"):
+        if t == "int4":  # binary coercion: oids past 2^31 read as negative
+            return lambda value: value - (1 << 32) if value >= 1 << 31 else int(value)
+        return int
+    if s == "char" and t == "int4":
+        return _char_to_int
+    if s == "int4" and t == "char":
+        return _int_to_char
+    if s in ("xid8",) and t == "xid":
+        return lambda value: value & 0xFFFFFFFF
+    return None
+
+
 def cast_function(source: SqlType, target: SqlType) -> Cast:
     """The conversion of non-NULL values of ``source`` to ``target``; SqlError 42846 if PostgreSQL has no such cast."""
     s, t = source.base, target.base
@@ -155,10 +191,27 @@ def cast_function(source: SqlType, target: SqlType) -> Cast:
     temporal = _temporal(s, t)
     if temporal is not None:
         return temporal
+    system = _system(s, t)
+    if system is not None:
+        return system
     raise SqlError(f"cannot cast type {source.name} to {target.name}", sqlstate="42846")
 
 
 # -- implicit and assignment casts, common types -------------------------------------------
+
+_OID_LIKE = ("oid", "regproc", "regprocedure", "regoper", "regoperator", "regclass", "regtype", "regconfig", "regdictionary",
+             "regnamespace", "regrole", "regcollation")
+_REG_FROM_INT = ("oid", "regproc", "regprocedure", "regclass", "regtype", "regnamespace", "regrole")
+# the system catalog types' implicit casts: integers to oids, oids to and from reg*, strings to name
+_SYSTEM_IMPLICIT: dict[str, frozenset[str]] = {
+    **{t: frozenset(_REG_FROM_INT) for t in ("int2", "int4", "int8")},
+    **{t: frozenset(("oid",) + (("regprocedure",) if t == "regproc" else ("regproc",) if t == "regprocedure" else ())) for t in _OID_LIKE if t != "oid"},
+    "oid": frozenset(_OID_LIKE[1:]),
+    "name": frozenset({"text"}),
+    "char": frozenset({"text"}),
+    "pg_node_tree": frozenset({"text"}),
+}
+_STRING_IMPLICIT = frozenset({"name", "regclass"})
 
 # PostgreSQL's pg_cast entries with castcontext 'i' among our types (unknown literals convert to anything)
 _IMPLICIT: dict[str, frozenset[str]] = {
@@ -167,13 +220,15 @@ _IMPLICIT: dict[str, frozenset[str]] = {
     "int8": frozenset({"float4", "float8", "numeric"}),
     "numeric": frozenset({"float4", "float8"}),
     "float4": frozenset({"float8"}),
-    "text": frozenset({"varchar", "bpchar"}),
-    "varchar": frozenset({"text", "bpchar"}),
-    "bpchar": frozenset({"text", "varchar"}),
+    "text": frozenset({"varchar", "bpchar"}) | _STRING_IMPLICIT,
+    "varchar": frozenset({"text", "bpchar"}) | _STRING_IMPLICIT,
+    "bpchar": frozenset({"text", "varchar", "name"}),
     "date": frozenset({"timestamp", "timestamptz"}),
     "timestamp": frozenset({"timestamptz"}),
     "time": frozenset({"interval"}),
 }
+for _source, _targets in _SYSTEM_IMPLICIT.items():
+    _IMPLICIT[_source] = _IMPLICIT.get(_source, frozenset()) | _targets
 # castcontext 'a': narrowing numbers, and the date/time conversions that lose information
 _ASSIGNMENT: dict[str, frozenset[str]] = {
     "int4": frozenset({"int2"}),
@@ -184,12 +239,18 @@ _ASSIGNMENT: dict[str, frozenset[str]] = {
     "timestamp": frozenset({"date", "time"}),
     "timestamptz": frozenset({"date", "time", "timestamp"}),
     "interval": frozenset({"time"}),
+    **{t: frozenset({"int4", "int8"}) for t in _OID_LIKE},
+    "name": frozenset({"varchar", "bpchar"}),
+    "char": frozenset({"varchar", "bpchar"}),
 }
+for _string in ("text", "varchar", "bpchar"):
+    _ASSIGNMENT[_string] = _ASSIGNMENT.get(_string, frozenset()) | {"char"}  # the existing entries keep theirs
 # pg_type's typcategory and typispreferred
 CATEGORY = {
     "bool": "B", "int2": "N", "int4": "N", "int8": "N", "float4": "N", "float8": "N", "numeric": "N",
     "text": "S", "varchar": "S", "bpchar": "S", "bytea": "U", "uuid": "U", "date": "D", "time": "D",
     "timestamp": "D", "timestamptz": "D", "interval": "T", "unknown": "X",
+    "name": "S", "char": "Z", "pg_node_tree": "Z", "int2vector": "A", "oidvector": "A", **{t: "N" for t in _OID_LIKE},
 }
 PREFERRED = frozenset({"bool", "float8", "text", "timestamptz", "interval"})
 

@@ -10,6 +10,7 @@ from catalog.objects import Sequence
 from catalog.sequences import SequenceAllocator, SequenceError
 from catalog.snapshot import CatalogCache, bootstrap_ops
 from engine.errors import SqlError
+from engine.locks import LockTable
 from engine.tables import TableCache
 from immusql.store import Store, StoreOptions
 
@@ -20,14 +21,15 @@ SQL_STORE_OPTIONS = StoreOptions(max_entries=1 << 20, max_key_size=4096)
 class Database:
     """An open database, shared by the sessions (connections) on it; thread-safe like the store."""
 
-    def __init__(self, path: str | os.PathLike, options: StoreOptions = SQL_STORE_OPTIONS) -> None:
+    def __init__(self, path: str | os.PathLike, options: StoreOptions = SQL_STORE_OPTIONS, *, signing_key: Any = None, origin: str | None = None) -> None:
         self.path = os.fspath(path)
-        self.store = Store.open(self.path, options)
+        self.store = Store.open(self.path, options, signing_key=signing_key, origin=origin)
         if self.store.tx_id == 0:
             self.store.commit(bootstrap_ops())
         self.catalogs = CatalogCache(self.store)
         self.tables = TableCache()
         self.sequences = SequenceAllocator(self.store)
+        self.locks = LockTable()
         self.lock = threading.Lock()
         self.refs = 0
 
@@ -81,13 +83,13 @@ _open: dict[str, Database] = {}
 _open_lock = threading.Lock()
 
 
-def open_database(path: str | os.PathLike) -> Database:
+def open_database(path: str | os.PathLike, *, signing_key: Any = None, origin: str | None = None) -> Database:
     """The process's one Database for ``path`` (stores take an exclusive lock), counted per connection."""
     key = os.path.realpath(os.fspath(path))
     with _open_lock:
         db = _open.get(key)
         if db is None:
-            db = _open[key] = Database(key)
+            db = _open[key] = Database(key, signing_key=signing_key, origin=origin)
         db.refs += 1
         return db
 

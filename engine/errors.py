@@ -7,6 +7,13 @@ class SqlError(Exception):
     """An error a client sees: a SQLSTATE, a message, and optionally detail and hint."""
 
     sqlstate = "XX000"
+    position: int | None = None  # 1-based character offset in the query text (psql draws its caret there)
+    # the object an integrity error is about, as PostgreSQL's ErrorResponse fields s, t, c, n
+    schema: str | None = None
+    table: str | None = None
+    column: str | None = None
+    constraint: str | None = None
+    where: str | None = None  # the CONTEXT line, e.g. COPY's "COPY t, line 3, column b"
 
     def __init__(self, message: str, *, sqlstate: str | None = None, detail: str | None = None, hint: str | None = None) -> None:
         super().__init__(message)

@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlglot import exp
 
-from engine import casts, functions, operators, patterns
+from engine import casts, functions, operators, patterns, sysfuncs
 from engine.calls import call_of
 from engine.context import Context
 from engine.errors import SqlError
-from engine.types import BY_NAME, UNKNOWN, SqlType, lookup, unsigned_zero
+from engine.types import BY_NAME, REG_TYPES, UNKNOWN, SqlType, lookup, unsigned_zero
 
 Fn = Callable[[tuple], Any]
 BOOL, INT4, INT8, NUMERIC, TEXT, FLOAT8 = (BY_NAME[n] for n in ("bool", "int4", "int8", "numeric", "text", "float8"))
@@ -38,6 +38,7 @@ class Expr:
     value: Any = None
     name: str = "?column?"  # the output column name PostgreSQL would give it
     slot: int | None = None  # a plain reference to this position of the row
+    param: int | None = None  # a parameter whose type is not known yet: the first coercion decides it
 
 
 def constant(value: Any, type_: SqlType, name: str = "?column?") -> Expr:
@@ -130,8 +131,10 @@ def _strict_n(f: Callable[..., Any], args: Sequence[Fn]) -> Fn:
     return run
 
 
-def type_from_node(node: exp.DataType) -> SqlType:
-    """The SqlType a sqlglot type node names (``varchar(10)``, ``numeric(5,2)``, ``int[]``)."""
+def type_from_node(node: exp.DataType | exp.ObjectIdentifier) -> SqlType:
+    """The SqlType a sqlglot type node names (``varchar(10)``, ``numeric(5,2)``, ``int[]``, ``pg_catalog.regclass``)."""
+    if isinstance(node, exp.ObjectIdentifier):  # oid, regclass, regtype, ...
+        return lookup(str(node.this).lower())
     if node.this == exp.DataType.Type.ARRAY:
         from engine import arrays
 
@@ -141,17 +144,19 @@ def type_from_node(node: exp.DataType) -> SqlType:
         from engine import arrays
 
         return arrays.array_type(lookup(text[:-2]))
-    match = re.fullmatch(r'([a-z_ "]+?)\s*(?:\(([^)]*)\))?', text)
+    match = re.fullmatch(r'([a-z_0-9 ".]+?)\s*(?:\(([^)]*)\))?', text)
     if match is None:
         raise SqlError(f'type "{text}" does not exist', sqlstate="42704")
-    name = match.group(1).strip('"')
+    name = re.sub(r'^"?pg_catalog"?\.', "", match.group(1))
+    if name != '"char"' and "." not in name:
+        name = name.strip('"')
     modifiers = [int(m) for m in match.group(2).split(",")] if match.group(2) else []
     if name in ("timestamp", "timestamptz", "time", "interval") and modifiers:
         modifiers = []  # fractional-second precision: accepted, values keep microseconds
     return lookup(_TYPE_NAMES.get(name, name), *modifiers)
 
 
-_TYPE_NAMES = {"double precision": "float8", "decimal": "numeric", "timestamptz": "timestamptz", "name": "text", "serial": "int4"}
+_TYPE_NAMES = {"double precision": "float8", "decimal": "numeric", "timestamptz": "timestamptz", "serial": "int4"}
 _COMPARISONS = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
 _ARITHMETIC = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%", exp.Pow: "^", exp.DPipe: "||"}
 _OTHER_BINARY = {
@@ -220,8 +225,16 @@ class Compiler:
         source = e.type
         if source.base == target.base and (target.typmod < 0 or source.typmod == target.typmod) and not explicit:
             return e
+        if e.param is not None and source.base == "unknown" and target.base != "unknown":
+            # PostgreSQL infers an untyped parameter's type from its first context; the caller then
+            # decodes the value as that type (ParameterDescription tells the client which)
+            inferred = self.param_types[e.param] = target
+            e = Expr(inferred, e.fn, name=e.name, param=e.param)
+            if inferred.base == target.base and inferred.typmod == target.typmod and not explicit:
+                return e
+            source = inferred
         if source.base == "unknown":
-            convert = target.input
+            convert = target.input if target.base not in REG_TYPES else sysfuncs.reg_cast(source, target, self.env)
         else:
             if not explicit and source.base != target.base:
                 allowed = casts.is_assignable(source.base, target.base) if assignment else casts.is_implicit(source.base, target.base)
@@ -252,6 +265,8 @@ class Compiler:
     def _column(self, node: exp.Column) -> Expr:
         if isinstance(node.this, exp.Star):
             raise SqlError("row expansion via \"*\" is not supported here", sqlstate="0A000")
+        if not node.table and isinstance(node.this, exp.Identifier) and not node.this.quoted and node.name.lower() in ("user", "current_role"):
+            return self._call("current_user", [], node)  # SQL keywords, never column names
         name = node.name
         table = node.table or None
         scope, depth = self.scope, 0
@@ -326,7 +341,7 @@ class Compiler:
         if index >= len(self.param_types) or index < 0:
             raise SqlError(f"there is no parameter ${index + 1}", sqlstate="42P02")
         env = self.env
-        return Expr(self.param_types[index], lambda row: env.params[index])
+        return Expr(self.param_types[index], lambda row: env.params[index], param=index)
 
     def _paren(self, node: exp.Paren) -> Expr:
         return self.compile(node.this)
@@ -349,7 +364,10 @@ class Compiler:
         elif left.type.base == "unknown" and right.type.base == "unknown":
             left, right = self.coerce(left, TEXT), self.coerce(right, TEXT)
         result_type, fn = _resolve_binary(op, left.type, right.type, self.env)
-        return self._apply(fn, result_type, [left, right])
+        from engine import arrays
+
+        strict = not (op in arrays.NON_STRICT_OPERATORS and (arrays.is_array(left.type) or arrays.is_array(right.type)))
+        return self._apply(fn, result_type, [left, right], strict=strict)
 
     def _apply(self, fn: Callable[..., Any], result_type: SqlType, args: list[Expr], *, strict: bool = True, volatile: bool = False) -> Expr:
         if all(a.const for a in args) and not volatile:
@@ -612,7 +630,7 @@ class Compiler:
             element = sub.columns[0].type
             values_of = self._subquery_values(sub)
         else:
-            array = self.compile(inner)
+            array = self._vector_as_array(self.compile(inner))
             if array.type.base == "unknown":
                 from engine import arrays
 
@@ -741,6 +759,9 @@ class Compiler:
 
     def _bracket(self, node: exp.Bracket) -> Expr:
         array = self.compile(node.this)
+        if sysfuncs.is_vector(array.type):  # int2vector and oidvector count from 0
+            index = self.coerce(self.compile(node.expressions[0]), INT4)
+            return self._apply(lambda a, i: a[i] if 0 <= i < len(a) else None, sysfuncs.vector_element(array.type), [array, index])
         if not array.type.base.startswith("_"):
             raise SqlError(f"cannot subscript type {array.type.name} because it does not support subscripting", sqlstate="42804")
         from engine import arrays
@@ -817,9 +838,7 @@ class Compiler:
 
     def _cast(self, node: exp.Cast) -> Expr:
         to = node.args["to"]
-        if isinstance(to, exp.ObjectIdentifier) and to.name.lower() in ("regclass", "regtype", "regproc"):
-            return self.coerce(self.compile(node.this), TEXT)  # object names stay text until the catalogs of issue 4
-        if not isinstance(to, exp.DataType):
+        if not isinstance(to, (exp.DataType, exp.ObjectIdentifier)):
             raise SqlError(f'type "{to.sql("postgres").lower()}" does not exist', sqlstate="42704")
         target = type_from_node(to)
         inner = self.compile(node.this)
@@ -875,6 +894,7 @@ class Compiler:
         return self._call(name, args, node)
 
     def _call(self, name: str, args: list[Expr], node: exp.Expr) -> Expr:
+        args = [self._vector_as_array(a) for a in args]
         types = [a.type for a in args]
         resolved = functions.resolve(name, types)
         if resolved is None:
@@ -890,15 +910,28 @@ class Compiler:
         if resolved.context:
             env, inner = self.env, fn
             fn = lambda *values: inner(env.ctx, *values)  # noqa: E731
+        elif resolved.env:
+            env, inner = self.env, fn
+            fn = lambda *values: inner(env, *values)  # noqa: E731
         if resolved.volatile:
             self.volatile = True
         result = self._apply(fn, resolved.result, args, strict=resolved.strict, volatile=volatile)
         result.name = name
         return result
 
+    def _vector_as_array(self, e: Expr) -> Expr:
+        """int2vector and oidvector reach array functions as the arrays they are (int2[], oid[])."""
+        if not sysfuncs.is_vector(e.type):
+            return e
+        from engine import arrays
+
+        return Expr(arrays.array_type(sysfuncs.vector_element(e.type)), e.fn, e.const, e.value, e.name, e.slot)
+
     def _sequence_call(self, name: str, arg_nodes: list[exp.Expr]) -> Expr:
         args = [self.compile(a) for a in arg_nodes]
         if name != "lastval":
+            if args[0].type.base in REG_TYPES:  # nextval('s'::regclass): the sequence by its (visible or qualified) name
+                args[0] = self.coerce(args[0], TEXT, explicit=True)
             args[0] = self.coerce(args[0], TEXT)
         if name == "setval":
             args[1] = self.coerce(args[1], INT8)
@@ -922,19 +955,30 @@ class Compiler:
         return self._call(name, [], node)
 
     def _session_value(self, node: exp.Expr) -> Expr:
-        env = self.env
-        key = {exp.CurrentUser: "user", exp.CurrentSchema: "search_path", exp.CurrentVersion: "server_version"}[type(node)]
-        names = {"user": "current_user", "search_path": "current_schema", "server_version": "version"}
+        name = _SESSION_FUNCTIONS[type(node)]
+        return self._call(name, [], node)
 
-        def run(row: tuple) -> Any:
-            value = env.ctx.settings.get(key)
-            if key == "search_path" and value:
-                return value.split(",")[0].strip().strip('"')
-            if key == "server_version":
-                return f"PostgreSQL {value} (immusql) on x86_64-pc-linux-gnu, 64-bit"
-            return value
+    def _dot(self, node: exp.Dot) -> Expr:
+        """``pg_catalog.f(...)``: a schema-qualified call of a built-in function."""
+        schema, inner = node.this, node.expression
+        if isinstance(schema, (exp.Identifier, exp.Column)) and schema.name.lower() == "pg_catalog" and isinstance(inner, exp.Func):
+            result = self.compile(inner)
+            return result
+        if isinstance(schema, (exp.Identifier, exp.Column)) and isinstance(inner, exp.Func):
+            raise SqlError(f'schema "{schema.name}" does not exist', sqlstate="3F000")
+        raise SqlError(f"unsupported expression: {node.sql('postgres')}", sqlstate="0A000")
 
-        return Expr(TEXT, run, name=names[key])
+    def _operator(self, node: exp.Operator) -> Expr:
+        """``a OPERATOR(pg_catalog.~) b``: an operator named with its schema."""
+        op = str(node.args.get("operator") or "").replace(" ", "")
+        op = op.split(".", 1)[1] if op.lower().startswith("pg_catalog.") else op
+        left, right = node.this, node.expression
+        rewritten = _NAMED_OPERATORS.get(op)
+        if rewritten is None:
+            if op in ("=", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "^", "||"):
+                return self.binary_op("<>" if op == "!=" else op, self.compile(left), self.compile(right))
+            raise SqlError(f"operator does not exist: {op}", sqlstate="42883")
+        return self.compile(rewritten(left, right))
 
     def _at_time_zone(self, node: exp.AtTimeZone) -> Expr:
         return self._call("timezone", [self.compile(node.args["zone"]), self.compile(node.this)], node)
@@ -947,6 +991,23 @@ class Compiler:
             return self.compile(node.expressions[0])
         raise SqlError("row constructors are only supported in comparisons", sqlstate="0A000")
 
+
+_SESSION_FUNCTIONS = {exp.CurrentUser: "current_user", exp.CurrentSchema: "current_schema", exp.CurrentVersion: "version",
+                      exp.SessionUser: "session_user", exp.CurrentCatalog: "current_catalog", exp.CurrentDatabase: "current_database"}
+# OPERATOR(pg_catalog.x) for operators sqlglot reads as their own nodes
+_NAMED_OPERATORS: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
+    "~": lambda a, b: exp.RegexpLike(this=a, expression=b),
+    "~*": lambda a, b: exp.RegexpILike(this=a, expression=b),
+    "!~": lambda a, b: exp.Not(this=exp.RegexpLike(this=a, expression=b)),
+    "!~*": lambda a, b: exp.Not(this=exp.RegexpILike(this=a, expression=b)),
+    "~~": lambda a, b: exp.Like(this=a, expression=b),
+    "~~*": lambda a, b: exp.ILike(this=a, expression=b),
+    "!~~": lambda a, b: exp.Not(this=exp.Like(this=a, expression=b)),
+    "!~~*": lambda a, b: exp.Not(this=exp.ILike(this=a, expression=b)),
+    "@>": lambda a, b: exp.ArrayContainsAll(this=a, expression=b),
+    "<@": lambda a, b: exp.ArrayContainedBy(this=a, expression=b),
+    "&&": lambda a, b: exp.ArrayOverlaps(this=a, expression=b),
+}
 
 AGGREGATE_NAMES = frozenset(
     ("count", "sum", "avg", "min", "max", "string_agg", "array_agg", "bool_and", "bool_or", "every", "json_agg", "jsonb_agg",
@@ -979,7 +1040,7 @@ def _unknown_target(op: str, known: SqlType) -> SqlType:
 def _resolve_binary(op: str, left: SqlType, right: SqlType, env: Env) -> tuple[SqlType, Callable[[Any, Any], Any]]:
     from engine import arrays, jsonb
 
-    for module in (jsonb, arrays):
+    for module in (sysfuncs, jsonb, arrays):
         found = module.binary(op, left, right)
         if found is not None:
             return found
@@ -991,6 +1052,13 @@ def _resolve_binary(op: str, left: SqlType, right: SqlType, env: Env) -> tuple[S
 
 def _cast(source: SqlType, target: SqlType, env: Env) -> Callable[[Any], Any]:
     from engine import arrays, jsonb
+
+    if target.base in REG_TYPES and source.base != target.base:
+        found = sysfuncs.reg_cast(source, target, env)
+        if found is not None:
+            return found
+    if sysfuncs.is_vector(source) and target.base == "_" + sysfuncs.VECTOR_ELEMENTS[source.base]:
+        return lambda value: value  # int2vector to int2[], oidvector to oid[]: the same elements
 
     for module in (jsonb, arrays):
         found = module.cast(source, target)
@@ -1119,6 +1187,11 @@ _HANDLERS: dict[type, Callable[[Compiler, Any], Expr]] = {
     exp.CurrentUser: Compiler._session_value,
     exp.CurrentSchema: Compiler._session_value,
     exp.CurrentVersion: Compiler._session_value,
+    exp.SessionUser: Compiler._session_value,
+    exp.CurrentCatalog: Compiler._session_value,
+    exp.CurrentDatabase: Compiler._session_value,
+    exp.Dot: Compiler._dot,
+    exp.Operator: Compiler._operator,
     exp.AtTimeZone: Compiler._at_time_zone,
     exp.Collate: Compiler._collate,
     exp.Tuple: Compiler._tuple,

@@ -59,6 +59,7 @@ class Resolved:
     strict: bool = True  # any NULL argument -> NULL without calling fn
     volatile: bool = False  # random(), clock_timestamp(): never constant-folded
     context: bool = False  # fn(ctx, *args) receives an engine.context.Context first
+    env: bool = False  # fn(env, *args) receives the execution's engine.expr.Env (catalog functions read its transaction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class _Overload:
     context: bool = False
     variadic: bool = False  # further arguments of any type ("any")
     build: bool = False  # fn(arg_types) builds the function: it depends on the arguments' types
+    env: bool = False
 
 
 _REGISTRY: dict[str, list[_Overload]] = {}
@@ -162,11 +164,21 @@ def resolve(name: str, args: Sequence[SqlType]) -> Resolved | None:
         exact = candidates
     overload, params = exact[0]
     coerced = tuple(
-        arg if param == arg.base else BY_NAME["text"] if param == _ANY and arg.base == "unknown" else arg if param == _ANY else BY_NAME[param]
+        arg if param == arg.base else BY_NAME["text"] if param == _ANY and arg.base == "unknown" else arg if param == _ANY else _type(param)
         for arg, param in zip(args, params)
     )
     fn = overload.fn(coerced) if overload.build else overload.fn
-    return Resolved(BY_NAME[overload.result], coerced, fn, overload.strict, overload.volatile, overload.context)
+    return Resolved(_type(overload.result), coerced, fn, overload.strict, overload.volatile, overload.context, overload.env)
+
+
+def _type(name: str) -> SqlType:
+    """A parameter or result type by PostgreSQL's internal name (arrays as ``_name``)."""
+    found = BY_NAME.get(name)
+    if found is not None:
+        return found
+    from engine.types import lookup
+
+    return lookup(name)
 
 
 # -- strings -------------------------------------------------------------------------------

@@ -33,10 +33,10 @@ _CLAUSE_TOKENS = 12  # a FOR SYSTEM_TIME clause with two TX bounds spans fewer t
 def parse(sql: str) -> list[exp.Expr]:
     """Parse one or more statements; raises SqlError 42601 with PostgreSQL's wording on bad syntax."""
     try:
-        tokens = _tx_bounds(POSTGRES.tokenize(sql))
+        tokens = _tx_bounds(_array_type_names(POSTGRES.tokenize(sql)))
         statements = POSTGRES.parser().parse(tokens, sql)
     except (ParseError, TokenError) as exc:
-        raise SqlError(_syntax_message(exc), sqlstate="42601") from None
+        raise _syntax_error(exc, sql) from None
     return [s for s in statements if s is not None]
 
 
@@ -45,7 +45,8 @@ class Utility:
     """A statement sqlglot does not read as PostgreSQL means it: transaction control, SET, SHOW, EXPLAIN.
 
     ``words`` are its leading keywords and names, lower-cased (string literals keep their text);
-    ``rest`` is the SQL after them where the statement wraps another (EXPLAIN's query).
+    ``rest`` is the SQL after them where the statement wraps another (EXPLAIN's query), or the
+    statement's whole text for DECLARE, COPY and CREATE/ALTER/DROP ROLE|USER|GROUP|DATABASE.
     """
 
     command: str
@@ -55,7 +56,10 @@ class Utility:
 
 _EXPLAIN_OPTIONS = re.compile(r"\s*(?:\((?:[^)]*)\)\s*|(?:analyze|verbose)\s+)*", re.IGNORECASE)
 UTILITY_COMMANDS = frozenset(("begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release", "set", "show", "reset",
-                              "explain", "discard"))
+                              "explain", "discard", "declare", "fetch", "move", "close", "copy", "listen", "unlisten", "notify",
+                              "deallocate", "checkpoint", "vacuum", "analyze"))
+# CREATE/ALTER/DROP of these objects are utilities too: ("create", "role"), ("drop", "database"), ...
+UTILITY_OBJECTS = frozenset(("role", "user", "group", "database"))
 
 
 def parse_statements(sql: str) -> list[exp.Expr | Utility]:
@@ -63,7 +67,7 @@ def parse_statements(sql: str) -> list[exp.Expr | Utility]:
     try:
         tokens = POSTGRES.tokenize(sql)
     except TokenError as exc:
-        raise SqlError(_syntax_message(exc), sqlstate="42601") from None
+        raise _syntax_error(exc, sql) from None
     out: list[exp.Expr | Utility] = []
     chunk: list[Token] = []
     for token in [*tokens, None]:
@@ -78,25 +82,48 @@ def parse_statements(sql: str) -> list[exp.Expr | Utility]:
 
 def _statement(sql: str, tokens: list[Token]) -> exp.Expr | Utility:
     first = tokens[0].text.lower()
+    if first in ("create", "alter", "drop") and len(tokens) > 1 and tokens[1].text.lower() in UTILITY_OBJECTS:
+        words = [token.text if token.token_type == TokenType.STRING else token.text.lower() for token in tokens[2:]]
+        return Utility(f"{first} {tokens[1].text.lower()}", tuple(words), sql[tokens[0].start : tokens[-1].end + 1])
     if first in UTILITY_COMMANDS and not (first == "set" and _is_plain_set(tokens)):
         if first == "explain":  # sqlglot reads EXPLAIN's whole text as one command token
             rest = sql[tokens[0].end + 1 : tokens[-1].end + 1]
             options = _EXPLAIN_OPTIONS.match(rest)
             return Utility(first, tuple(options.group(0).lower().replace("(", " ").replace(")", " ").replace(",", " ").split()), rest[options.end() :])
-        words = [token.text if token.token_type == TokenType.STRING else token.text.lower() for token in tokens[1:]]
-        return Utility(first, tuple(words))
+        body = tokens[1:]
+        if len(body) == 1 and body[0].token_type == TokenType.STRING and tokens[0].token_type in _RAW_TAIL:
+            body = POSTGRES.tokenize(body[0].text)  # sqlglot keeps the rest of DECLARE, FETCH, ... as one raw string
+        words = [token.text if token.token_type == TokenType.STRING else token.text.lower() for token in body]
+        return Utility(first, tuple(words), sql[tokens[0].start : tokens[-1].end + 1] if first in _WHOLE_TEXT else "")
     try:
-        statements = POSTGRES.parser().parse(_tx_bounds(tokens), sql)
+        statements = POSTGRES.parser().parse(_tx_bounds(_array_type_names(tokens)), sql)
     except ParseError as exc:
-        raise SqlError(_syntax_message(exc), sqlstate="42601") from None
+        raise _syntax_error(exc, sql) from None
     statement = statements[0] if statements else None
     if statement is None:
         raise SqlError("syntax error at end of input", sqlstate="42601")
     return statement
 
 
+_RAW_TAIL = frozenset((TokenType.COMMAND, TokenType.FETCH))
+_WHOLE_TEXT = frozenset(("declare", "copy"))  # utilities that wrap a query keep their whole text in ``rest``
+
+
 def _is_plain_set(tokens: list[Token]) -> bool:
     return False
+
+
+def _syntax_error(exc: Exception, sql: str) -> SqlError:
+    """42601 with PostgreSQL's wording and, where the parser says, the 1-based position of the offending token."""
+    error = SqlError(_syntax_message(exc), sqlstate="42601")
+    errors = getattr(exc, "errors", None)
+    if errors and errors[0].get("line"):
+        first = errors[0]
+        lines = sql.split("\n")
+        line = min(first["line"], len(lines))
+        offset = sum(len(text) + 1 for text in lines[: line - 1]) + first["col"] - len(first.get("highlight") or "")
+        error.position = max(1, min(offset + 1, len(sql) + 1))
+    return error
 
 
 def _syntax_message(exc: Exception) -> str:
@@ -170,3 +197,16 @@ def tx_bound(node: exp.Expr | None) -> exp.Expr | None:
 def parse_expression(text: str) -> exp.Expr:
     """One scalar expression stored as SQL text (a column default, a CHECK condition)."""
     return parse(f"SELECT {text}")[0].expressions[0]
+
+
+_OBJECT_IDENTIFIERS = frozenset(("oid", "regclass", "regtype", "regproc", "regprocedure", "regoper", "regoperator", "regnamespace",
+                                 "regrole", "regconfig", "regdictionary", "regcollation"))
+
+
+def _array_type_names(tokens: list[Token]) -> list[Token]:
+    """``oid[]`` and ``regclass[]``: sqlglot reads these type words only bare, so as names they become plain words."""
+    out = list(tokens)
+    for i, token in enumerate(out[:-1]):
+        if token.token_type == TokenType.OBJECT_IDENTIFIER and out[i + 1].token_type == TokenType.L_BRACKET and token.text.lower() in _OBJECT_IDENTIFIERS:
+            out[i] = _token(TokenType.VAR, token.text, token)
+    return out

@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from catalog.objects import Table, View
-from engine import aggregates, plan, windows
+from engine import aggregates, plan, sysfuncs, windows
 from engine.errors import SqlError
 from engine.expr import (
     AGGREGATE_NAMES, INT8, TEXT, Column, Compiler, Env, Expr, Scope, SubqueryPlanner, and_or,
@@ -71,7 +71,7 @@ class Planner(SubqueryPlanner):
         self.session = session
         self.env = env
         self.params = params
-        self.param_types = param_types
+        self.param_types = list(param_types)  # shared with every compiler: unknown types get inferred in place
         self.ctes: list[dict[str, tuple[plan.Node, list[Column]]]] = []
 
     def compiler(self, scope: Scope, clause: str = "", replacements: dict | None = None, grouped: bool = False) -> Compiler:
@@ -212,6 +212,9 @@ class Planner(SubqueryPlanner):
             post_scope.state = state  # type: ignore[attr-defined]
         if windows_found:
             source, post_scope, replacements = self._window(source, post_scope, replacements, windows_found, node.args.get("windows") or [])
+        set_calls = _set_returning_calls(select_items)
+        if set_calls:
+            source, post_scope, replacements = self._project_set(source, post_scope, replacements, set_calls, grouped)
 
         compiler = self.compiler(post_scope, "", replacements, grouped)
         outputs: list[Expr] = []
@@ -429,7 +432,9 @@ class Planner(SubqueryPlanner):
         alias = alias_node.name if alias_node is not None and alias_node.name else None
         names = [c.name for c in alias_node.columns] if alias_node is not None and alias_node.args.get("columns") else None
         if isinstance(item, exp.Table) and isinstance(item.this, exp.Func):
-            return self._function_relation(item.this, alias, names, outer)
+            if item.db and item.db.lower() != "pg_catalog":
+                raise SqlError(f'schema "{item.db}" does not exist', sqlstate="3F000")
+            return self._function_relation(item.this, alias, names, outer, bool(item.args.get("ordinality")))
         if isinstance(item, exp.Table):
             if item.args.get("version") is not None:
                 raise SqlError("FOR SYSTEM_TIME is not supported yet", sqlstate="0A000")
@@ -439,6 +444,9 @@ class Planner(SubqueryPlanner):
                 node, columns = cte
                 alias = alias or name
                 return Relation(alias, node, _renamed(columns, names, alias))
+            system = sysfuncs.find_system_relation(self.session, name, schema) if cte is None else None
+            if system is not None:
+                return _system_relation(system, alias or name, names)
             obj = self.session.resolve_relation(name, schema)
             alias = alias or name
             if isinstance(obj, View):
@@ -474,7 +482,8 @@ class Planner(SubqueryPlanner):
             return Relation(alias, planned.node, _renamed(planned.columns, names, alias))
         raise SqlError(f"unsupported FROM item: {item.sql('postgres')[:60]}", sqlstate="0A000")
 
-    def _function_relation(self, call: exp.Func, alias: str | None, names: list[str] | None, outer: Scope | None) -> Relation:
+    def _function_relation(self, call: exp.Func, alias: str | None, names: list[str] | None, outer: Scope | None,
+                           ordinality: bool = False) -> Relation:
         from engine import setfuncs
         from engine.calls import call_of
 
@@ -486,7 +495,7 @@ class Planner(SubqueryPlanner):
             name, arg_nodes = call_of(call)
         compiler = self.compiler(Scope([], outer), "FROM")
         args = [compiler.compile(a) for a in arg_nodes]
-        found = setfuncs.set_returning(name, [a.type for a in args])
+        found = sysfuncs.set_returning(name, [a.type for a in args]) or setfuncs.set_returning(name, [a.type for a in args])
         if found is None:
             # a scalar function in FROM yields one row
             value = compiler.compile(call)
@@ -500,12 +509,16 @@ class Planner(SubqueryPlanner):
         alias = alias or name
         if len(out_columns) == 1 and not names:
             out_columns = [(alias if name in ("generate_series", "unnest") else out_columns[0][0], out_columns[0][1])]
+        if ordinality:
+            out_columns = [*out_columns, ("ordinality", INT8)]
         columns = [Column(alias, (names[i] if names and i < len(names) else n), t) for i, (n, t) in enumerate(out_columns)]
         fns = [a.fn for a in args]
         empty: tuple = ()
 
         def call_rows(env: Env) -> Iterable[tuple]:
             values = [f(empty) for f in fns]
+            if ordinality:
+                return (row + (n,) for n, row in enumerate(produce(*values), 1))
             return produce(*values)
 
         return Relation(alias, plan.FunctionScan(columns, call_rows, name), columns)
@@ -918,10 +931,44 @@ class Planner(SubqueryPlanner):
             args[0] = compiler.coerce(args[0], TEXT)
         if name == "string_agg" and len(args) == 2 and args[1].type.base == "unknown":
             args[1] = compiler.coerce(args[1], TEXT)
-        if name == "string_agg" and len(args) == 2 and args[0].type.base in ("varchar", "bpchar"):
+        if name == "string_agg" and len(args) == 2 and args[0].type.base in ("varchar", "bpchar", "name", "char"):
             args[0] = compiler.coerce(args[0], TEXT)
         order_keys = [(compiler.compile(o.this).fn, bool(o.args.get("desc")), bool(o.args.get("nulls_first"))) for o in order]
         return aggregates.build(name, args, star=star, distinct=distinct, filter=filter_fn, order=order_keys)
+
+    # -- set-returning functions in the select list ----------------------------------------
+
+    def _project_set(self, source: plan.Node, scope: Scope, replacements: dict | None, calls: list[exp.Expr],
+                     grouped: bool) -> tuple[plan.Node, Scope, dict]:
+        """``SELECT unnest(a), generate_subscripts(a, 1) FROM ...``: each input row repeated once per
+        value, the functions' results side by side (the shorter padded with NULLs), as PostgreSQL 10+ does."""
+        from engine import setfuncs
+
+        compiler = self.compiler(scope, "", replacements, grouped)
+        width = len(source.columns)
+        new_replacements = dict(replacements or {})
+        specs: list[tuple[list[Callable], Callable]] = []
+        types: list[SqlType] = []
+        for call in calls:
+            sql = call.sql("postgres")
+            if sql in new_replacements:
+                continue
+            name, arg_nodes = _set_call_parts(call)
+            args = [compiler._vector_as_array(compiler.compile(a)) if name != "generate_subscripts" else compiler.compile(a) for a in arg_nodes]
+            arg_types = [a.type for a in args]
+            found = sysfuncs.set_returning(name, arg_types) or setfuncs.set_returning(name, arg_types)
+            if found is None:
+                raise SqlError(f"function {name}({', '.join(t.name for t in arg_types)}) does not exist", sqlstate="42883")
+            out_columns, produce, coerce_to = _unpack_setfunc(found)
+            if coerce_to:
+                args = [compiler.coerce(a, t) for a, t in zip(args, coerce_to)]
+            new_replacements[sql] = (width + len(specs), out_columns[0][1])
+            specs.append(([a.fn for a in args], produce))
+            types.append(out_columns[0][1])
+        columns = list(source.columns) + [Column(None, "", t) for t in types]
+        post = Scope(list(scope.columns) + [Column(None, "\x00set", t, hidden=True) for t in types], scope.parent)
+        post.ungrouped = scope.ungrouped
+        return ProjectSet(columns, source, specs), post, new_replacements
 
     # -- windows ---------------------------------------------------------------------------
 
@@ -950,6 +997,70 @@ class Planner(SubqueryPlanner):
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class ProjectSet(plan.Node):
+    """Set-returning functions of a select list: each input row extended by their values, row by row."""
+
+    child: plan.Node = None
+    calls: list[tuple[list[Callable], Callable]] = None  # (argument functions over the input row, row producer)
+
+    def rows(self, env: Env) -> Iterable[tuple]:
+        calls = self.calls
+        for row in self.child.rows(env):
+            outputs = [list(produce(*[f(row) for f in args])) for args, produce in calls]
+            for i in range(max(len(o) for o in outputs)):
+                yield row + tuple(o[i][0] if i < len(o) else None for o in outputs)
+
+    def describe(self) -> str:
+        return "ProjectSet"
+
+    def children(self) -> list[plan.Node]:
+        return [self.child]
+
+
+_SET_RETURNING = frozenset(("unnest", "generate_series", "generate_subscripts", "jsonb_array_elements", "jsonb_array_elements_text",
+                            "jsonb_each", "jsonb_each_text", "jsonb_object_keys", "pg_partition_ancestors", "pg_get_keywords"))
+
+
+def _set_call_parts(call: exp.Expr) -> tuple[str, list[exp.Expr]]:
+    from engine.calls import call_of
+
+    if isinstance(call, (exp.ExplodingGenerateSeries, exp.GenerateSeries)):
+        return "generate_series", [a for a in (call.args.get("start"), call.args.get("end"), call.args.get("step")) if a is not None]
+    if isinstance(call, exp.Explode):
+        return "unnest", [call.this, *call.expressions]
+    return call_of(call)
+
+
+def _set_returning_calls(items: list[exp.Expr]) -> list[exp.Expr]:
+    """The set-returning function calls of a select list (not those inside subqueries)."""
+    found = []
+    stack = list(reversed(items))
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (exp.Select, exp.Subquery, exp.SetOperation)):
+            continue
+        if isinstance(current, exp.Func) and not isinstance(current, exp.AggFunc) and _set_call_parts(current)[0] in _SET_RETURNING:
+            found.append(current)
+            continue
+        stack.extend(reversed(_children(current)))
+    return found
+
+
+def _system_relation(relation: Any, alias: str, names: list[str] | None) -> Relation:
+    """A pg_catalog or information_schema relation: its rows generated from the catalog once per execution."""
+    columns = [Column(alias, names[i] if names and i < len(names) else n, t) for i, (n, t) in enumerate(sysfuncs.column_types(relation))]
+    cache: list[Any] = [None, -1, None]
+
+    def rows(env: Env) -> list[tuple]:
+        if cache[0] is not env or cache[1] != env.run:
+            cache[2] = sysfuncs.relation_rows(relation, env)
+            cache[0], cache[1] = env, env.run
+        return cache[2]
+
+    return Relation(alias, plan.FunctionScan(columns, rows, f"{relation.schema}.{relation.name}"), columns)
 
 
 def _named_window(call: exp.Window, named: list[exp.Window]) -> exp.Window:
@@ -1218,6 +1329,10 @@ def _item_name(node: exp.Expr, name: str) -> str:
         return _item_name(node.this, name)
     if isinstance(node, exp.Anonymous):
         return str(node.this).lower()
+    if isinstance(node, exp.Func) and _set_call_parts(node)[0] in _SET_RETURNING:
+        return _set_call_parts(node)[0]
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        return _item_name(node.expression, name)
     if _is_aggregate(node):
         return _aggregate_parts(node)[0]
     return name

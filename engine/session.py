@@ -8,16 +8,21 @@ so a repeated statement is neither parsed nor planned again.
 
 from __future__ import annotations
 
+import ctypes
+import itertools
+import os
+import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from catalog.objects import Table, View
+from catalog.roles import Role, RoleStore, bootstrap_role
 from engine import ddl, dml
 from engine.context import Context
 from engine.errors import SqlError
@@ -25,16 +30,46 @@ from engine.expr import Column, Env
 from engine.parse import Utility, parse_statements
 from engine.select import Planned, Planner
 from engine.tables import TableInfo
-from engine.transaction import Transaction
-from engine.types import SqlType
+from engine.transaction import READ_COMMITTED, REPEATABLE_READ, RetryStatement, Transaction
+from engine.types import BY_NAME, UNKNOWN, SqlType
 from immusql.errors import LimitError
 
 _POSTGRES_EPOCH_UNIX_US = 946_684_800_000_000
+FIRST_DATABASE_OID = 5  # PostgreSQL's oid of the "postgres" database
 DEFAULT_SETTINGS = {
     "search_path": '"$user", public', "TimeZone": "UTC", "DateStyle": "ISO, MDY", "IntervalStyle": "postgres",
     "client_encoding": "UTF8", "server_encoding": "UTF8", "standard_conforming_strings": "on", "server_version": "15.0",
-    "application_name": "", "transaction_isolation": "repeatable read", "user": "immusql", "integer_datetimes": "on",
+    "application_name": "", "transaction_isolation": "read committed", "user": "immusql", "integer_datetimes": "on",
+    "is_superuser": "on", "session_authorization": "immusql", "default_transaction_read_only": "off",
+    "in_hot_standby": "off", "transaction_read_only": "off", "default_transaction_isolation": "read committed",
+    "extra_float_digits": "1", "client_min_messages": "notice", "statement_timeout": "0", "lock_timeout": "0",
+    "idle_in_transaction_session_timeout": "0", "bytea_output": "hex", "synchronous_commit": "on",
+    "max_identifier_length": "63", "server_version_num": "150000", "lc_collate": "C", "lc_ctype": "C",
+    "lc_messages": "C", "lc_monetary": "C", "lc_numeric": "C", "lc_time": "C", "default_text_search_config": "pg_catalog.english",
+    "work_mem": "4MB", "jit": "off", "row_security": "on", "escape_string_warning": "on", "xmloption": "content",
+    "max_parallel_workers_per_gather": "0", "enable_seqscan": "on", "geqo": "on", "timezone_abbreviations": "Default",
+    "default_tablespace": "", "temp_buffers": "8MB", "check_function_bodies": "on", "array_nulls": "on",
+    "backslash_quote": "safe_encoding", "quote_all_identifiers": "off", "session_replication_role": "origin",
+    "tcp_keepalives_idle": "0", "tcp_keepalives_interval": "0", "tcp_keepalives_count": "0", "block_size": "8192",
+    "data_checksums": "off", "max_connections": "200", "port": "5433", "listen_addresses": "127.0.0.1",
+    "wal_level": "replica", "shared_buffers": "128MB", "maintenance_work_mem": "64MB", "effective_cache_size": "4GB",
 }
+# Settings a server reports to the client in ParameterStatus, at startup and whenever they change
+REPORTED_SETTINGS = ("application_name", "client_encoding", "DateStyle", "default_transaction_read_only", "in_hot_standby",
+                     "integer_datetimes", "IntervalStyle", "is_superuser", "server_encoding", "server_version",
+                     "session_authorization", "standard_conforming_strings", "TimeZone")
+_READ_ONLY_SETTINGS = frozenset(("server_version", "server_encoding", "integer_datetimes", "is_superuser", "in_hot_standby",
+                                 "max_identifier_length", "server_version_num", "lc_collate", "lc_ctype", "block_size",
+                                 "data_checksums", "max_connections", "port", "listen_addresses", "wal_level", "shared_buffers"))
+_MAX_RETRIES = 1000
+_ENCODINGS = {"utf8": "UTF8", "utf-8": "UTF8", "unicode": "UTF8", "sql_ascii": "SQL_ASCII"}
+
+
+class QueryCanceled(SqlError):
+    """Raised into a running statement by a CancelRequest (see Session.cancel)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__("canceling statement due to user request", sqlstate="57014")
 
 
 @dataclass
@@ -50,13 +85,52 @@ class Result:
 
 @dataclass
 class Prepared:
-    """A planned statement: run(env) gives its Result; env is reused across executions."""
+    """A planned statement: run(env) gives its Result; env is reused across executions.
+
+    A query also streams: rows(env) iterates its rows lazily, for portals and cursors.
+    ``param_types`` are the parameters' types, inferred by the planner where not given.
+    """
 
     kind: str
     env: Env
     run: Callable[[Env], Result]
     columns: list[Column] | None = None
     writes: bool = False
+    rows: Callable[[Env], Iterator[tuple]] | None = None
+    param_types: tuple[SqlType, ...] = ()
+    portal: Portal | None = None  # the portal streaming from env, if any
+
+
+@dataclass(eq=False)
+class Statement:
+    """A statement of the extended protocol, parsed: its parameters' types and its result columns (None: no rows)."""
+
+    sql: str
+    node: exp.Expr | Utility | None  # None: the empty query
+    given: tuple[SqlType, ...]  # parameter types as Parse gave them (unknown where not given)
+    param_types: list[SqlType]
+    columns: list[Column] | None
+    wire: dict = field(default_factory=dict)  # the protocol layer's per-statement cache (parameter decoders)
+
+
+@dataclass(eq=False)
+class Portal:
+    """A bound statement being executed: a query's row stream, or a finished statement's rows to page through."""
+
+    name: str
+    statement: Statement
+    params: list
+    hold: bool = False
+    columns: list[Column] | None = None
+    rows: Iterator[tuple] | None = None
+    result: Result | None = None
+    pending: list[tuple] = field(default_factory=list)
+    done: bool = False
+
+    def tag_done(self, count: int) -> str:
+        if self.result is not None:
+            return self.result.tag
+        return f"SELECT {count}"
 
 
 def now_us() -> int:
@@ -66,15 +140,25 @@ def now_us() -> int:
 class Session:
     """One client's session on a Database."""
 
-    def __init__(self, db: Any, user: str = "immusql") -> None:
+    def __init__(self, db: Any, user: str = "immusql", database: str | None = None, cluster: Any = None) -> None:
         self.db = db
-        self.settings = dict(DEFAULT_SETTINGS, user=user)
+        self.database_name = database or os.path.basename(db.path.rstrip("/"))
+        self.cluster = cluster  # the server's Cluster (databases, roles); None when embedded
+        self.defaults = dict(DEFAULT_SETTINGS, user=user, session_authorization=user)  # what RESET returns to
+        self.settings = dict(self.defaults)
         self.tx: Transaction | None = None  # the open explicit transaction, if any
         self.cache: OrderedDict[tuple, Prepared] = OrderedDict()
         self.parsed: OrderedDict[str, list[exp.Expr | Utility]] = OrderedDict()
         self.currvals: dict[int, int] = {}
         self.last_value: int | None = None
         self._notices: list[str] = []
+        self.block = False  # inside begin_block .. end_block
+        self.discarded = 0  # bumped by DISCARD ALL, which also drops the protocol's prepared statements
+        self._active: Portal | None = None
+        self.portals: dict[str, Portal] = {}  # the extended protocol's portals and SQL cursors share one namespace
+        self._cancel_lock = threading.Lock()
+        self._running: int | None = None  # thread id of the statement cancel() may interrupt
+        self._cancel_sent = False
 
     # -- what planners ask of a session ----------------------------------------------------
 
@@ -122,6 +206,36 @@ class Session:
         env = self._env()
         return Planner(self, env, {}, ()).query(node)
 
+    def set_startup(self, name: str, value: str) -> None:
+        """A setting from the connection's startup packet: checked like SET, and the session's default from then on."""
+        key = _setting_name(name)
+        if key in _READ_ONLY_SETTINGS and value == self.settings.get(key):
+            return
+        self._set_value(name, [value])
+        self.defaults[key] = self.settings[key]
+
+    def role_store(self) -> RoleStore:
+        """The roles: the server's, or an embedded database's own (kept in its log, cached on the Database)."""
+        if self.cluster is not None:
+            return self.cluster.role_store
+        store = getattr(self.db, "role_store", None)
+        if store is None:
+            store = self.db.role_store = RoleStore(self.db.store)
+        return store
+
+    def roles(self) -> list[Role]:
+        """Every role; an embedded database without roles yet has its user as bootstrap superuser."""
+        roles = self.role_store().roles()
+        if not roles and self.cluster is None:
+            return [bootstrap_role(self.settings["user"])]
+        return roles
+
+    def databases(self) -> list[tuple[int, str]]:
+        """(oid, name) of every database of the cluster; embedded, only this one."""
+        if self.cluster is not None:
+            return self.cluster.databases()
+        return [(FIRST_DATABASE_OID, self.database_name)]
+
     def notice(self, message: str) -> None:
         self._notices.append(message)
 
@@ -158,36 +272,240 @@ class Session:
 
     def run_statement(self, statement: exp.Expr | Utility, key: Any, params: Sequence[Any], param_types: Sequence[SqlType],
                       placeholders: dict[int, int] | None = None) -> Result:
+        """Run one parsed statement in the open transaction, or in its own (or the block's) implicit one."""
         self._notices = []
         if isinstance(statement, Utility):
             result = self._utility(statement, params, param_types)
-            result.notices = self._notices
-            return result
-        if self.tx is not None and self.tx.failed:
-            raise SqlError("current transaction is aborted, commands ignored until end of transaction block", sqlstate="25P02")
-        implicit = self.tx is None
-        if implicit:
-            self.tx = Transaction(self.db, explicit=False, session=self)
-        tx = self.tx
-        try:
-            if tx.start_time_us == 0:
-                tx.start_time_us = now_us()
-            result = self._run(statement, key, params, param_types, placeholders)
-            if implicit:
-                self._commit(tx)
-        except BaseException as error:
-            if implicit:
-                self.tx = None
-            else:
-                tx.failed = True
-            if isinstance(error, LimitError):
-                raise SqlError(f"transaction too large: {error}", sqlstate="54000") from None
-            raise
-        finally:
-            if implicit and self.tx is tx:
-                self.tx = None
+        else:
+            tx = self.statement_tx()
+            try:
+                result = self._execute(statement, key, params, param_types, placeholders)
+                self.statement_done(tx)
+            except BaseException as error:
+                self.statement_failed(tx, error)
         result.notices = self._notices
         return result
+
+    # -- transactions of statements: implicit, blocks, explicit -------------------------------
+
+    def statement_tx(self) -> Transaction:
+        """The transaction a statement runs in, opening an implicit one if none is open."""
+        tx = self.tx
+        if tx is None:
+            tx = self.tx = self._new_tx(explicit=False)
+        elif tx.failed:
+            raise SqlError("current transaction is aborted, commands ignored until end of transaction block", sqlstate="25P02")
+        tx.begin_statement()
+        return tx
+
+    def _new_tx(self, explicit: bool, words: tuple[str, ...] = ()) -> Transaction:
+        settings = self.settings
+        isolation = _isolation(words, settings["default_transaction_isolation"])
+        tx = Transaction(self.db, explicit=explicit, session=self, isolation=isolation,
+                         read_only=_read_only(words, settings["default_transaction_read_only"] == "on"))
+        tx.start_time_us = now_us()
+        return tx
+
+    def _execute(self, statement: exp.Expr, key: Any, params: Sequence[Any], param_types: Sequence[SqlType],
+                 placeholders: dict[int, int] | None) -> Result:
+        """Run a statement; in read committed, again on a new snapshot if it met a row committed after its own."""
+        tx = self.tx
+        for _ in range(_MAX_RETRIES):
+            try:
+                return self._interruptible(self._run, statement, key, params, param_types, placeholders)
+            except RetryStatement:
+                tx.retry_statement()
+        raise SqlError("could not serialize access due to concurrent update", sqlstate="40001")
+
+    def close(self) -> None:
+        """The connection ends: roll back its transaction and release what it holds."""
+        tx, self.tx = self.tx, None
+        self.portals.clear()
+        if tx is not None:
+            tx.unlock()
+
+    def statement_done(self, tx: Transaction | None) -> None:
+        if tx is not None and not tx.explicit and not self.block and self.tx is tx:
+            self.tx = None
+            self._commit(tx)
+
+    def statement_failed(self, tx: Transaction | None, error: BaseException) -> NoReturn:
+        if tx is None:
+            raise error
+        if tx.explicit:
+            tx.failed = True
+        elif self.tx is tx:
+            self.tx = None  # an implicit transaction, or a block's, is rolled back at its first error
+            self._close_portals(tx)
+            tx.unlock()
+        if isinstance(error, LimitError):
+            raise SqlError(f"transaction too large: {error}", sqlstate="54000") from None
+        raise error
+
+    def begin_block(self) -> None:
+        """Statements up to end_block share one implicit transaction (a multi-statement Query, or up to Sync)."""
+        self.block = True
+
+    def end_block(self) -> None:
+        """Commit the block's implicit transaction (an explicit one stays open)."""
+        self.block = False
+        tx = self.tx
+        if tx is not None and not tx.explicit:
+            self.tx = None
+            self._close_portals(tx)
+            self._commit(tx)
+
+    def abort_block(self) -> None:
+        """Roll back the block's implicit transaction after an error (an explicit one is already marked failed)."""
+        self.block = False
+        tx = self.tx
+        if tx is not None and not tx.explicit:
+            self.tx = None
+            self._close_portals(tx)
+            tx.unlock()
+
+    # -- cancelling a running statement from another thread ------------------------------------
+
+    def _interruptible(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn`` where cancel() may interrupt it; commits run outside, so they are never torn."""
+        with self._cancel_lock:
+            self._running = threading.get_ident()
+        try:
+            return fn(*args)
+        finally:
+            with self._cancel_lock:
+                if self._cancel_sent:  # a cancel that arrived too late must not fire later
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._running), None)
+                    self._cancel_sent = False
+                self._running = None
+
+    def cancel(self) -> bool:
+        """Interrupt the statement running in another thread with 57014; False if none is running."""
+        with self._cancel_lock:
+            if self._running is None or self._running == threading.get_ident():
+                return False
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._running), ctypes.py_object(QueryCanceled))
+            self._cancel_sent = True
+            return True
+
+    # -- the extended protocol: statements described once, portals executed in steps -----------
+
+    def parse_statement(self, sql: str, param_types: Sequence[SqlType | None] = ()) -> Statement:
+        """A statement of the extended protocol: its parameter types (inferred where not given) and result columns."""
+        statements = self.statements(sql)
+        if len(statements) > 1:
+            raise SqlError("cannot insert multiple commands into a prepared statement", sqlstate="42601")
+        node = statements[0] if statements else None
+        given = tuple(t if t is not None else UNKNOWN for t in param_types)
+        if node is not None and not isinstance(node, Utility):
+            given += (UNKNOWN,) * (_placeholder_count(node) - len(given))
+        if node is None or isinstance(node, Utility) or _is_ddl(node):
+            return Statement(sql, node, given, list(_resolved(list(given))), None)
+        opened = self.tx is None
+        if opened:
+            self.tx = Transaction(self.db, explicit=False, session=self)
+        try:
+            prepared = self.prepare(node, (sql, 0), given)
+        finally:
+            if opened:
+                self.tx = None
+        return Statement(sql, node, given, list(prepared.param_types), prepared.columns)
+
+    def bind(self, name: str, statement: Statement, params: Sequence[Any]) -> Portal:
+        """A portal: the statement with parameter values, not yet run. Replaces an unnamed portal."""
+        if name and name in self.portals:
+            raise SqlError(f'portal "{name}" already exists', sqlstate="42P03")
+        if self.tx is not None and self.tx.failed and not _ends_transaction(statement.node):
+            raise SqlError("current transaction is aborted, commands ignored until end of transaction block", sqlstate="25P02")
+        portal = Portal(name, statement, list(params))
+        self.portals[name] = portal
+        return portal
+
+    def portal_columns(self, portal: Portal) -> list[Column] | None:
+        """The columns a portal will return (running a utility statement now if that is the only way to know)."""
+        if portal.columns is None and isinstance(portal.statement.node, Utility) and portal.result is None and not portal.done:
+            self.start_portal(portal)
+        return portal.columns if portal.columns is not None else (portal.result.columns if portal.result else portal.statement.columns)
+
+    def execute_portal(self, portal: Portal, max_rows: int = 0) -> tuple[list[tuple], Result | None]:
+        """Up to ``max_rows`` (0: all) more rows of a portal, and its Result once it is complete (None: suspended)."""
+        self._notices = []
+        if portal.done:
+            return [], Result(portal.tag_done(0))
+        node = portal.statement.node
+        if node is None:
+            portal.done = True
+            return [], Result("")
+        if portal.result is None and portal.rows is None:
+            self.start_portal(portal)
+        if portal.rows is not None:
+            tx = self.tx
+            try:
+                rows = self._interruptible(_take, portal.rows, max_rows)
+            except BaseException as error:
+                self.statement_failed(tx, error)
+            if max_rows and len(rows) == max_rows:
+                return rows, None
+            portal.rows = None
+            portal.done = True
+            self.statement_done(tx)
+            return rows, Result(f"SELECT {len(rows)}", rowcount=len(rows), notices=self._notices)
+        rows = portal.pending[:max_rows] if max_rows else portal.pending
+        del portal.pending[: len(rows)]
+        if max_rows and portal.pending:
+            return rows, None
+        portal.done = True
+        result = portal.result
+        result.notices = result.notices or self._notices
+        return rows, result
+
+    def start_portal(self, portal: Portal) -> None:
+        """Plan (cached) and start a portal's statement: a query streams its rows, anything else runs to completion.
+
+        A cursor WITH HOLD opened outside a transaction block reads all its rows now, as PostgreSQL's does at commit.
+        """
+        statement = portal.statement
+        if isinstance(statement.node, Utility):
+            self._active = portal  # a COMMIT run from a portal ends every portal of its transaction but itself
+            try:
+                portal.result = self.run_statement(statement.node, None, portal.params, statement.param_types)
+            finally:
+                self._active = None
+            portal.pending = list(portal.result.rows)
+            return
+        tx = self.statement_tx()
+        try:
+            prepared = self.prepare(statement.node, (statement.sql, 0), statement.given) if not _is_ddl(statement.node) else None
+            if prepared is not None and prepared.kind == "select":
+                if prepared.portal is not None and prepared.portal.rows is not None:
+                    prepared.portal.rows = iter(list(prepared.portal.rows))  # it shares the plan's env: detach it first
+                env = self._bind_env(prepared, portal.params)
+                portal.rows = self._interruptible(prepared.rows, env)
+                portal.columns = prepared.columns
+                prepared.portal = portal
+                if portal.hold and not tx.explicit and not self.block:
+                    portal.rows = iter(self._interruptible(list, portal.rows))
+                    self.statement_done(tx)
+                return
+            portal.result = self._execute(statement.node, (statement.sql, 0), portal.params, statement.given, None)
+            portal.pending = list(portal.result.rows)
+            self.statement_done(tx)
+        except BaseException as error:
+            self.statement_failed(tx, error)
+
+    def close_portal(self, name: str) -> None:
+        self.portals.pop(name, None)
+
+    def _close_portals(self, tx: Transaction) -> None:
+        """Portals end with their transaction; a cursor WITH HOLD keeps its remaining rows."""
+        for name, portal in list(self.portals.items()):
+            if portal is self._active:
+                continue
+            if portal.hold:
+                if portal.rows is not None:
+                    portal.rows = iter(list(portal.rows))
+            else:
+                del self.portals[name]
 
     def _commit(self, tx: Transaction) -> None:
         try:
@@ -200,6 +518,12 @@ class Session:
             tag = ddl.execute(statement, self)
             return Result(tag)
         prepared = self.prepare(statement, key, param_types, placeholders)
+        if any(t.base == "unknown" for t in param_types):
+            params = [p if t.base != "unknown" or p is None or not isinstance(p, str) else u.input(p)
+                      for p, t, u in zip(params, param_types, prepared.param_types)]
+        return prepared.run(self._bind_env(prepared, params))
+
+    def _bind_env(self, prepared: Prepared, params: Sequence[Any]) -> Env:
         env = prepared.env
         env.params = list(params)
         env.tx = self.tx
@@ -209,7 +533,7 @@ class Session:
         ctx.statement_now = now_us()
         ctx.timezone = self.settings["TimeZone"]
         ctx.settings = self.settings
-        return prepared.run(env)
+        return env
 
     def prepare(self, statement: exp.Expr, text_key: Any, param_types: Sequence[SqlType], placeholders: dict[int, int] | None = None) -> Prepared:
         """The cached plan of a statement (keyed by its text, parameter types, catalog version and search_path)."""
@@ -236,7 +560,7 @@ class Session:
                 rows = list(node.rows(env))
                 return Result(f"SELECT {len(rows)}", planned.columns, rows, len(rows))
 
-            return Prepared("select", env, run_query, planned.columns)
+            return Prepared("select", env, run_query, planned.columns, rows=node.rows, param_types=_resolved(planner.param_types))
         if isinstance(statement, (exp.Insert, exp.Update, exp.Delete)):
             planner.returning_columns = None
             if isinstance(statement, exp.Insert):
@@ -251,7 +575,7 @@ class Session:
                 outcome = runner(env)
                 return Result(f"{verb} {outcome.rowcount}", columns, outcome.rows, outcome.rowcount)
 
-            return Prepared("dml", env, run_dml, columns, writes=True)
+            return Prepared("dml", env, run_dml, columns, writes=True, param_types=_resolved(planner.param_types))
         raise SqlError(f"unsupported statement: {statement.sql('postgres')[:80]}", sqlstate="0A000")
 
     # -- utility statements ----------------------------------------------------------------
@@ -259,13 +583,25 @@ class Session:
     def _utility(self, u: Utility, params: Sequence[Any], param_types: Sequence[SqlType]) -> Result:
         command, words = u.command, u.words
         if command in ("begin", "start"):
+            tag = "BEGIN" if command == "begin" else "START TRANSACTION"
             if self.tx is not None and self.tx.explicit:
                 self.notice("there is already a transaction in progress")
-                return Result("BEGIN")
-            read_only = "read" in words and "only" in words
-            self.tx = Transaction(self.db, explicit=True, read_only=read_only, session=self)
-            self.tx.start_time_us = now_us()
-            return Result("BEGIN" if command == "begin" else "START TRANSACTION")
+                return Result(tag)
+            if self.tx is not None:  # BEGIN inside a block makes the block's implicit transaction a real one
+                self.tx.explicit = True
+                self.tx.read_only = _read_only(words, self.tx.read_only)
+                self.tx.isolation = _isolation(words, self.tx.isolation)
+                return Result(tag)
+            self.tx = self._new_tx(explicit=True, words=words)
+            return Result(tag)
+        if command in ("create database", "drop database"):
+            from engine import cluster
+
+            return cluster.execute(self, command, words)
+        if command in ("declare", "fetch", "move", "close"):
+            from engine import cursors
+
+            return getattr(cursors, command)(self, u, params, param_types)
         if command in ("commit", "end") or (command == "abort"):
             return self._end(command != "abort" and not (self.tx is not None and self.tx.failed), command)
         if command == "rollback":
@@ -289,21 +625,29 @@ class Session:
             return Result("RELEASE")
         if self.tx is not None and self.tx.failed:
             raise SqlError("current transaction is aborted, commands ignored until end of transaction block", sqlstate="25P02")
+        if command.endswith((" role", " user", " group")):
+            from engine import roles
+
+            return roles.execute(self, u)
         if command == "set":
             return self._set(words)
         if command == "reset":
             name = words[0] if words else ""
             if name == "all":
-                self.settings = dict(DEFAULT_SETTINGS, user=self.settings["user"])
+                self.settings = dict(self.defaults)
             else:
-                key = _setting_name(name)
-                if key in DEFAULT_SETTINGS:
-                    self.settings[key] = DEFAULT_SETTINGS[key]
-                else:
+                key = _setting_name(" ".join(_dotted(list(words))))
+                if key in _READ_ONLY_SETTINGS:
+                    raise SqlError(f'parameter "{key}" cannot be changed', sqlstate="55P02")
+                if key in self.defaults:
+                    self.settings[key] = self.defaults[key]
+                elif "." in key:
                     self.settings.pop(key, None)
+                else:
+                    raise SqlError(f'unrecognized configuration parameter "{name}"', sqlstate="42704")
             return Result("RESET")
         if command == "show":
-            name = " ".join(words)
+            name = " ".join(_dotted(list(words)))
             key = _setting_name(name)
             if key == "all":
                 rows = sorted((k, v) for k, v in self.settings.items())
@@ -316,8 +660,14 @@ class Session:
 
             return Result("SHOW", [Column(None, key if key != "TimeZone" else "TimeZone", BY_NAME["text"])], [(self.settings[key],)], 1)
         if command == "discard":
+            if self.in_transaction and words[:1] == ("all",):
+                raise SqlError("DISCARD ALL cannot run inside a transaction block", sqlstate="25001")
             self.cache.clear()
-            return Result("DISCARD ALL")
+            if words[:1] == ("all",):
+                self.settings = dict(self.defaults)
+                self.portals.clear()
+                self.discarded += 1
+            return Result(f"DISCARD {' '.join(words).upper()}")
         if command == "explain":
             return self._explain(u.rest, params, param_types)
         raise SqlError(f"unsupported statement: {command}", sqlstate="0A000")
@@ -328,35 +678,59 @@ class Session:
 
     def _end(self, commit: bool, command: str) -> Result:
         tx = self.tx
-        if tx is None or not tx.explicit:
+        tag = "COMMIT" if command in ("commit", "end") else "ROLLBACK"
+        if tx is None or (not tx.explicit and not self.block):
             self.notice("there is no transaction in progress")
-            return Result("COMMIT" if commit or command in ("commit", "end") else "ROLLBACK")
+            return Result(tag)
         self.tx = None
+        self._close_portals(tx)
         if not commit:
+            tx.unlock()
             return Result("ROLLBACK")
         self._commit(tx)
-        return Result("COMMIT")
+        return Result(tag)
 
     def _set(self, words: tuple[str, ...]) -> Result:
-        items = [w for w in words if w not in ("session", "local")]
+        items = _dotted(list(words[1:]) if words and words[0] in ("session", "local") else list(words))
         if items[:2] == ["time", "zone"]:
-            name, value_words = "TimeZone", items[2:]
-        elif items and items[0] == "transaction" or items[:2] == ["session", "characteristics"] or items[:1] == ["characteristics"]:
+            return self._set_value("TimeZone", items[2:])
+        if items[:1] == ["transaction"] or items[:3] == ["characteristics", "as", "transaction"]:
+            read_only = _read_only(tuple(items), self.tx.read_only if self.tx is not None and items[0] == "transaction" else False)
+            if items[0] == "transaction":
+                if self.tx is not None and self.tx.explicit:
+                    self.tx.read_only = read_only
+                    self.tx.isolation = _isolation(tuple(items), self.tx.isolation)
+                else:
+                    self.notice("SET TRANSACTION can only be used in transaction blocks")
+                return Result("SET")
+            if "read" in items and "isolation" not in items[items.index("read") - 2 : items.index("read")]:
+                self.settings["default_transaction_read_only"] = "on" if read_only else "off"
+            if "isolation" in items:
+                self.settings["default_transaction_isolation"] = _isolation(tuple(items), READ_COMMITTED)
             return Result("SET")
-        else:
-            name = _setting_name(items[0])
-            value_words = items[2:] if len(items) > 1 and items[1] in ("=", "to") else items[1:]
-        value = ", ".join(w for w in value_words if w != ",") if name == "search_path" else " ".join(value_words)
-        if name == "TimeZone":
-            if value.lower() in ("local", "default"):
-                value = "UTC"
-            from engine import dates
+        if items[:1] == ["names"]:
+            return self._set_value("client_encoding", items[1:])
+        if items[:1] == ["role"] or items[:1] == ["authorization"] or items[:2] == ["session", "authorization"]:
+            return Result("SET")  # roles have no privileges to switch between yet
+        if not items:
+            raise SqlError("syntax error at end of input", sqlstate="42601")
+        return self._set_value(items[0], items[2:] if len(items) > 1 and items[1] in ("=", "to") else items[1:])
 
-            try:
-                dates.zone_info(value)
-            except SqlError:
-                raise SqlError(f'invalid value for parameter "TimeZone": "{value}"', sqlstate="22023") from None
-        self.settings[name] = value
+    def _set_value(self, name: str, value_words: list[str]) -> Result:
+        """SET name = value, as PostgreSQL checks and canonicalises it; DEFAULT resets."""
+        key = _setting_name(name)
+        if key not in DEFAULT_SETTINGS and "." not in key:
+            raise SqlError(f'unrecognized configuration parameter "{name}"', sqlstate="42704")
+        if key in _READ_ONLY_SETTINGS:
+            raise SqlError(f'parameter "{key}" cannot be changed', sqlstate="55P02")
+        if value_words in (["default"], ["local"]) or not value_words:
+            if not value_words:
+                raise SqlError("syntax error at end of input", sqlstate="42601")
+            self.settings[key] = DEFAULT_SETTINGS.get(key, "")
+            return Result("SET")
+        separator = ", " if key in ("search_path", "DateStyle") else " "
+        value = separator.join(w for w in value_words if w != ",").replace("- ", "-")
+        self.settings[key] = _canonical_setting(key, value)
         return Result("SET")
 
     def _explain(self, text: str, params: Sequence[Any], param_types: Sequence[SqlType]) -> Result:
@@ -378,8 +752,102 @@ class Session:
         return Result("EXPLAIN", [Column(None, "QUERY PLAN", BY_NAME["text"])], [(line,) for line in lines], len(lines))
 
 
+def _resolved(param_types: list[SqlType]) -> tuple[SqlType, ...]:
+    """Parameter types after planning: one still unknown is text, as PostgreSQL resolves it."""
+    return tuple(BY_NAME["text"] if t.base == "unknown" else t for t in param_types)
+
+
+def _dotted(words: list[str]) -> list[str]:
+    """A custom setting's name, ``prefix.name``, arrives as three tokens: make it one word again."""
+    while len(words) > 2 and words[1] == ".":
+        words = [f"{words[0]}.{words[2]}", *words[3:]]
+    return words
+
+
+def _isolation(words: tuple[str, ...], default: str) -> str:
+    """The isolation level BEGIN / SET TRANSACTION words ask for; serializable runs as repeatable read (snapshot isolation)."""
+    for i, word in enumerate(words[:-2]):
+        if word == "isolation" and words[i + 1] == "level":
+            level = words[i + 2]
+            if level == "read":
+                return READ_COMMITTED
+            return REPEATABLE_READ
+    return default
+
+
+def _read_only(words: tuple[str, ...], default: bool) -> bool:
+    """The access mode of BEGIN / START TRANSACTION / SET TRANSACTION words."""
+    for first, second in zip(words, words[1:]):
+        if first == "read" and second in ("only", "write"):
+            default = second == "only"
+    return default
+
+
+def _take(rows: Iterator[tuple], limit: int) -> list[tuple]:
+    return list(itertools.islice(rows, limit)) if limit else list(rows)
+
+
+def _is_ddl(node: Any) -> bool:
+    return isinstance(node, (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable))
+
+
+def _ends_transaction(node: Any) -> bool:
+    return isinstance(node, Utility) and node.command in ("commit", "end", "rollback", "abort")
+
+
+def _placeholder_count(node: exp.Expr) -> int:
+    """How many parameters a statement takes: the highest $n, or its count of %s placeholders."""
+    ordinals = number_placeholders(node)
+    count = max(ordinals.values()) + 1 if ordinals else 0
+    for parameter in node.find_all(exp.Parameter):
+        if isinstance(parameter.this, exp.Literal) and not parameter.this.is_string:
+            count = max(count, int(parameter.this.this))
+    return count
+
+
+def _canonical_setting(key: str, value: str) -> str:
+    """A setting's value as SHOW prints it; 22023 for a value PostgreSQL (or immusql) does not accept."""
+    lowered = value.lower().strip()
+    if key == "TimeZone":
+        if lowered in ("local", "default"):
+            return "UTC"
+        from engine import dates
+
+        try:
+            dates.zone_info(value)
+        except SqlError:
+            raise SqlError(f'invalid value for parameter "TimeZone": "{value}"', sqlstate="22023") from None
+        return value
+    if key == "client_encoding":
+        lowered = lowered.strip("'\"")  # asyncpg sends 'utf-8', quotes and all
+        encoding = _ENCODINGS.get(lowered.replace("_", "") if lowered.replace("_", "") in _ENCODINGS else lowered)
+        if encoding is None:
+            raise SqlError(f'invalid value for parameter "client_encoding": "{value}"', sqlstate="22023")
+        return encoding
+    if key == "DateStyle":
+        parts = [p.strip() for p in lowered.split(",")]
+        if any(p not in ("iso", "mdy", "dmy", "ymd", "us", "euro", "european", "noneuropean") for p in parts) or "iso" not in parts:
+            raise SqlError("only the ISO date style is supported", sqlstate="0A000", hint="SET DateStyle TO 'ISO, MDY'")
+        order = next((p.upper() for p in parts if p in ("mdy", "dmy", "ymd")), "MDY")
+        return f"ISO, {order}"
+    if key == "IntervalStyle" and lowered != "postgres":
+        raise SqlError("only the postgres interval style is supported", sqlstate="0A000")
+    if key in _BOOLEAN_SETTINGS:
+        if lowered in ("on", "true", "yes", "1", "t", "y"):
+            return "on"
+        if lowered in ("off", "false", "no", "0", "f", "n"):
+            return "off"
+        raise SqlError(f'parameter "{key}" requires a Boolean value', sqlstate="22023")
+    return value
+
+
+_BOOLEAN_SETTINGS = frozenset(("default_transaction_read_only", "standard_conforming_strings", "jit", "row_security",
+                               "escape_string_warning", "enable_seqscan", "geqo", "check_function_bodies", "array_nulls",
+                               "quote_all_identifiers", "transaction_read_only"))
+
+
 def _setting_name(name: str) -> str:
-    lowered = name.lower()
+    lowered = {"time zone": "timezone", "transaction isolation level": "transaction_isolation"}.get(name.lower(), name.lower())
     for key in DEFAULT_SETTINGS:
         if key.lower() == lowered:
             return key

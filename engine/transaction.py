@@ -20,19 +20,30 @@ from immusql.store.keys import prefix_end
 from engine.errors import SqlError
 
 _local_versions = iter(range(-1, -(2**62), -1))  # tx-local catalogs get unique negative versions
+_ABSENT = object()
+READ_COMMITTED, REPEATABLE_READ = "read committed", "repeatable read"
+
+
+class RetryStatement(Exception):
+    """A read-committed statement met a row committed after its snapshot: run it again on a new one."""
 
 
 class Transaction:
     """One SQL transaction of a session (an implicit one per statement in autocommit)."""
 
-    def __init__(self, db: Any, *, explicit: bool, read_only: bool = False, session: Any = None) -> None:
+    def __init__(self, db: Any, *, explicit: bool, read_only: bool = False, session: Any = None, isolation: str = READ_COMMITTED) -> None:
         self.db = db
         self.session = session
         self.store = db.store
         self.snapshot = self.store.tx_id
         self.explicit = explicit
         self.read_only = read_only
+        self.isolation = isolation
         self.writes: dict[bytes, bytes | None] = {}
+        self.locked: list[bytes] = []  # keys this transaction holds write locks on (db.locks)
+        self.waiting_for: Transaction | None = None  # the transaction whose lock this one waits for
+        self._undo: dict[bytes, Any] | None = None  # the current statement's overwritten values (read committed)
+        self._statement_catalog: Catalog | None = None
         self.catalog: Catalog = db.catalogs.at(self.snapshot)
         self.failed = False
         self.savepoints: list[tuple[str, dict[bytes, bytes | None], Catalog]] = []
@@ -91,10 +102,58 @@ class Transaction:
     # -- writes ----------------------------------------------------------------------------
 
     def put(self, key: bytes, value: bytes | None) -> None:
-        """Buffer a write (None deletes); nothing reaches the log before COMMIT."""
+        """Buffer a write (None deletes); nothing reaches the log before COMMIT.
+
+        The first write of a key locks it, waiting for another writer's commit or rollback. If a
+        transaction committed a version of the key after this one's snapshot, a read-committed
+        statement runs again on a new snapshot (RetryStatement); a repeatable-read one fails (40001).
+        """
         if self.read_only:
             raise SqlError("cannot execute this statement in a read-only transaction", sqlstate="25006")
-        self.writes[key] = value
+        writes = self.writes
+        if key not in writes:
+            self.db.locks.acquire(key, self)
+            if self.store.written_after(key, self.snapshot):
+                if self.isolation == READ_COMMITTED:
+                    raise RetryStatement()
+                raise SqlError("could not serialize access due to concurrent update", sqlstate="40001")
+        undo = self._undo
+        if undo is not None and key not in undo:
+            undo[key] = writes.get(key, _ABSENT)
+        writes[key] = value
+
+    # -- statements in read committed: a fresh snapshot each, run again after a concurrent write --
+
+    def begin_statement(self) -> None:
+        """A statement starts: read committed reads as of now; remember what the statement overwrites."""
+        if self.isolation != READ_COMMITTED:
+            return
+        if self.catalog.version >= 0:  # no DDL of its own yet: the catalog follows the snapshot
+            self.snapshot = self.store.tx_id
+            self.catalog = self.db.catalogs.at(self.snapshot)
+        else:
+            self.snapshot = self.store.tx_id
+        self._undo = {} if self.writes else None
+        self._statement_catalog = self.catalog
+
+    def retry_statement(self) -> None:
+        """Undo the statement's writes (its locks stay held) and take a new snapshot to run it again."""
+        undo = self._undo
+        if undo is None:
+            self.writes.clear()
+        else:
+            for key, value in undo.items():
+                if value is _ABSENT:
+                    self.writes.pop(key, None)
+                else:
+                    self.writes[key] = value
+        if self._statement_catalog is not None:
+            self.catalog = self._statement_catalog
+        self.begin_statement()
+
+    def unlock(self) -> None:
+        """The transaction is over (committed or rolled back): give up its locks."""
+        self.db.locks.release(self)
 
     def catalog_writer(self) -> CatalogWriter:
         return CatalogWriter(self.get, self.put)
@@ -133,10 +192,13 @@ class Transaction:
 
     def commit(self, meta: bytes = b"") -> int | None:
         """Make the writes durable in one log transaction; 40001 if a concurrent one wrote the same key."""
-        if not self.writes:
-            return None
         try:
-            self.committed_tx = self.store.commit(self.writes.items(), meta=meta, snapshot=self.snapshot)
-        except ConflictError:
-            raise SqlError("could not serialize access due to concurrent update", sqlstate="40001") from None
-        return self.committed_tx
+            if not self.writes:
+                return None
+            try:
+                self.committed_tx = self.store.commit(self.writes.items(), meta=meta, snapshot=self.snapshot)
+            except ConflictError:
+                raise SqlError("could not serialize access due to concurrent update", sqlstate="40001") from None
+            return self.committed_tx
+        finally:
+            self.unlock()

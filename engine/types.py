@@ -327,6 +327,118 @@ def format_uuid(value: UUID) -> str:
     return str(value)
 
 
+# -- system catalog types ------------------------------------------------------------------
+# The types pg_catalog's columns use. reg* values are oids that print as an object's name: the
+# engine (engine/sysfuncs.py) resolves names against the catalog and hands out RegOid values.
+
+NAMEDATALEN = 64  # name holds NAMEDATALEN - 1 bytes
+
+
+def parse_name(text: str, typmod: int = -1) -> str:
+    """name's input: silently cut to 63 bytes, never inside a character (pg_mbcliplen)."""
+    data = text.encode()
+    if len(data) < NAMEDATALEN:
+        return text
+    return data[: NAMEDATALEN - 1].decode(errors="ignore")
+
+
+def parse_char(text: str, typmod: int = -1) -> str:
+    """"char"'s input: the first character ('' for an empty string)."""
+    return text[:1]
+
+
+def _uint32_parser(name: str) -> Callable[[str, int], int]:
+    """oid, xid, cid: unsigned 32-bit, a negative input wrapping around as PostgreSQL's strtoul does."""
+
+    def parse(text: str, typmod: int = -1) -> int:
+        match = _INTEGER.match(text)
+        if match is None:
+            raise invalid_text(name, text)
+        value = int(match.group(1))
+        if not -(1 << 31) <= value < 1 << 32:
+            raise out_of_range(f'value "{text}" is out of range for type {name}')
+        return value & 0xFFFFFFFF
+
+    return parse
+
+
+class RegOid(int):
+    """A reg* value: compares, hashes and converts as its oid, prints as the object's name."""
+
+    text: str
+
+    def __new__(cls, oid: int, text: str) -> RegOid:
+        value = super().__new__(cls, oid)
+        value.text = text
+        return value
+
+    def __repr__(self) -> str:
+        return f"RegOid({int(self)}, {self.text!r})"
+
+
+def _reg_parser(name: str) -> Callable[[str, int], int]:
+    """A reg* type's input without a catalog at hand: a numeric oid only (names are looked up by the engine)."""
+    parse_oid = _uint32_parser(name)
+
+    def parse(text: str, typmod: int = -1) -> RegOid:
+        if text.strip(_WS) == "-":
+            return RegOid(0, "-")
+        oid = parse_oid(text)
+        return RegOid(oid, str(oid))
+
+    return parse
+
+
+def format_reg(value: int) -> str:
+    if isinstance(value, RegOid):
+        return value.text
+    return "-" if value == 0 else str(value)
+
+
+def _vector_parser(name: str, element: Callable[[str, int], int]) -> Callable[[str, int], tuple]:
+    """int2vector, oidvector: numbers separated by spaces."""
+
+    def parse(text: str, typmod: int = -1) -> tuple:
+        return tuple(element(word, -1) for word in text.split())
+
+    return parse
+
+
+def format_vector(value: tuple) -> str:
+    return " ".join(str(v) for v in value)
+
+
+REG_TYPES = ("regproc", "regprocedure", "regoper", "regoperator", "regclass", "regtype", "regconfig", "regdictionary",
+             "regnamespace", "regrole", "regcollation")
+_REG_OIDS = {"regproc": 24, "regprocedure": 2202, "regoper": 2203, "regoperator": 2204, "regclass": 2205, "regtype": 2206,
+             "regconfig": 3734, "regdictionary": 3769, "regnamespace": 4089, "regrole": 4096, "regcollation": 4191}
+# types we only carry (their values pass through as text): pg_node_tree holds an expression's SQL text
+_OPAQUE = {"pg_node_tree": 194, "aclitem": 1033, "inet": 869, "pg_lsn": 3220, "tid": 27, "anyarray": 2277,
+           "pg_ndistinct": 3361, "pg_dependencies": 3402, "pg_mcv_list": 5017}
+SYSTEM_ARRAY_OIDS = {
+    "name": 1003, "char": 1002, "oid": 1028, "int2vector": 1006, "oidvector": 1013, "xid": 1011, "cid": 1012, "tid": 1010,
+    "xid8": 271, "aclitem": 1034, "inet": 1041, "pg_lsn": 3221, "regproc": 1008, "regprocedure": 2207, "regoper": 2208,
+    "regoperator": 2209, "regclass": 2210, "regtype": 2211, "regconfig": 3735, "regdictionary": 3770, "regnamespace": 4090,
+    "regrole": 4097, "regcollation": 4192,
+}
+
+
+def _system_types() -> list[SqlType]:
+    found = [
+        SqlType("name", 19, KeyType.TEXT, parse_name, str),
+        SqlType("char", 18, KeyType.TEXT, parse_char, str),
+        SqlType("oid", 26, KeyType.INT, _uint32_parser("oid"), str),
+        SqlType("xid", 28, KeyType.INT, _uint32_parser("xid"), str),
+        SqlType("cid", 29, KeyType.INT, _uint32_parser("cid"), str),
+        SqlType("xid8", 5069, KeyType.INT, _int_parser(64), str),
+        SqlType("int2vector", 22, KeyType.BYTES, _vector_parser("int2vector", _int_parser(16)), format_vector),
+        SqlType("oidvector", 30, KeyType.BYTES, _vector_parser("oidvector", _uint32_parser("oid")), format_vector),
+    ]
+    found += [SqlType(name, oid, KeyType.INT, _reg_parser(name), format_reg) for name, oid in _REG_OIDS.items()]
+    found += [SqlType(name, oid, KeyType.TEXT, parse_text, str) for name, oid in _OPAQUE.items()]
+    return found
+
+
 # -- the registry --------------------------------------------------------------------------
 
 
@@ -347,7 +459,9 @@ _DISPLAY = {
     "float8": "double precision", "numeric": "numeric", "text": "text", "varchar": "character varying",
     "bpchar": "character", "bytea": "bytea", "uuid": "uuid", "date": "date", "time": "time without time zone",
     "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone", "interval": "interval",
-    "unknown": "unknown", "json": "json", "jsonb": "jsonb",
+    "unknown": "unknown", "json": "json", "jsonb": "jsonb", "name": "name", "char": '"char"', "oid": "oid", "xid": "xid",
+    "cid": "cid", "xid8": "xid8", "int2vector": "int2vector", "oidvector": "oidvector",
+    **{name: name for name in (*REG_TYPES, *_OPAQUE)},
 }
 _DISPLAY.update({f"_{base}": f"{name}[]" for base, name in list(_DISPLAY.items()) if base != "unknown"})
 
@@ -372,6 +486,7 @@ _TYPES = [
     # json and jsonb have no key layout of their own yet; engine/jsonb.py holds their I/O
     SqlType("json", 114, KeyType.TEXT, _deferred("parse_json"), _deferred("format_json")),
     SqlType("jsonb", 3802, KeyType.BYTES, _deferred("parse_jsonb"), _deferred("format_jsonb")),
+    *_system_types(),
 ]
 BY_NAME: dict[str, SqlType] = {t.base: t for t in _TYPES}
 # The type of a quoted literal (or untyped parameter) before context gives it one, as PostgreSQL's
@@ -385,12 +500,28 @@ ALIASES = {
 }
 
 
+# information_schema's domains, as the base types their values have
+_INFORMATION_SCHEMA_DOMAINS = {"sql_identifier": "name", "cardinal_number": "int4", "character_data": "varchar",
+                               "yes_or_no": "varchar", "time_stamp": "timestamptz"}
+
+
 def lookup(name: str, *modifiers: int) -> SqlType:
     """The type a SQL type name (with its modifiers, e.g. varchar(10), numeric(5,2)) denotes.
 
     ``integer[]``, ``varchar(3)[]`` (as name ``varchar[]`` with modifier 3) and ``_int4`` name one-dimensional arrays.
     """
     lowered = name.lower()
+    schema, dot, rest = lowered.partition(".")
+    if dot and schema in ("pg_catalog", "information_schema") and not rest.startswith("."):
+        name, lowered = name[len(schema) + 1 :], rest
+        if schema == "information_schema" and lowered in _INFORMATION_SCHEMA_DOMAINS:
+            return lookup(_INFORMATION_SCHEMA_DOMAINS[lowered])
+    if lowered in ('"char"', "_char"):  # the one-byte "char", not char(1)
+        if lowered == "_char":
+            from engine.sysfuncs import CHAR_ARRAY
+
+            return CHAR_ARRAY
+        return BY_NAME["char"]
     if lowered.endswith("[]") or (lowered.startswith("_") and lowered[1:] in BY_NAME):
         from engine.arrays import array_type
 

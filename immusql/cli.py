@@ -1,4 +1,4 @@
-"""The immusql command line: verify, reindex, keys."""
+"""The immusql command line: serve, verify, reindex, keys."""
 
 from __future__ import annotations
 
@@ -79,9 +79,49 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    from pgwire.server import ServerConfig, run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.auth == "trust" and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print("immusql serve: --auth trust lets anyone who can reach the port in as any user", file=sys.stderr)
+    config = ServerConfig(data_dir=args.data_dir, host=args.host, port=args.port, auth=args.auth, tls_cert=args.tls_cert,
+                          tls_key=args.tls_key, tls_auto=args.tls == "auto", max_connections=args.max_connections,
+                          message_timeout=args.client_timeout)
+    from engine.cluster import bootstrap_superuser
+
+    password = bootstrap_superuser(args.data_dir, os.environ.get("IMMUSQL_USER", "immusql"), os.environ.get("IMMUSQL_PASSWORD"))
+    if password is not None:
+        print(f"immusql: created superuser {os.environ.get('IMMUSQL_USER', 'immusql')!r}; its generated password is "
+              f"{password} (also in {os.path.join(args.data_dir, 'initial-password')}, mode 0600)", file=sys.stderr)
+
+    def ready(server: object) -> None:
+        print(f"immusql: listening on {args.host}:{server.port}, data in {os.path.abspath(args.data_dir)}", file=sys.stderr, flush=True)
+
+    run(config, ready)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="immusql", description="immusql: a SQL database on a verifiable log")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the PostgreSQL wire protocol")
+    serve.add_argument("--data-dir", default="./immusql-data", help="the server's data directory (created at first start)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=5433, help="port to listen on")
+    serve.add_argument("--auth", default="scram-sha-256", choices=["scram-sha-256", "md5", "password", "trust"],
+                       help="how clients authenticate (trust: no password, an explicit opt-in)")
+    serve.add_argument("--tls", choices=["off", "auto"], default="off", help="auto: a self-signed certificate made at first start")
+    serve.add_argument("--tls-cert", help="PEM certificate (chain) for TLS")
+    serve.add_argument("--tls-key", help="PEM private key for TLS")
+    serve.add_argument("--max-connections", type=int, default=500)
+    serve.add_argument("--client-timeout", type=float, default=60.0,
+                       help="seconds a client may take to log in, or stall inside one message, before it is disconnected")
+    serve.set_defaults(run=_serve)
 
     verify = commands.add_parser("verify", help="recompute every hash and the tree and check them against the signed checkpoints")
     verify.add_argument("--data-dir", default="./immusql-data", help="a store directory or a directory holding stores")

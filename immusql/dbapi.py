@@ -130,8 +130,7 @@ class Connection:
             return
         from engine.database import release_database
 
-        if self._session.in_transaction:
-            self._session.execute("ROLLBACK")
+        self._session.close()
         self.closed = True
         release_database(self._db)
 

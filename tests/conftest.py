@@ -40,3 +40,16 @@ def pg():
             yield conn
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def server():
+    """One ``immusql serve`` for the client tests (SCRAM, superuser immusql): connect with its dsn / conninfo."""
+    from tests.immusql_server import ImmusqlServer
+
+    running = ImmusqlServer.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        running.remove()

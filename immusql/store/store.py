@@ -416,6 +416,12 @@ class Store:
         self._committed = tx_id
         self._indexer.notify(tx_id)
 
+    def written_after(self, key: bytes, snapshot: int) -> bool:
+        """Whether a transaction committed after tx ``snapshot`` wrote ``key`` (deletions count)."""
+        if snapshot >= self._committed:
+            return False
+        return self._conflict([key], snapshot) is not None
+
     def _conflict(self, keys: list[bytes], snapshot: int) -> ConflictError | None:
         """A ConflictError if another transaction wrote one of ``keys`` after tx ``snapshot``.
 

@@ -1,0 +1,440 @@
+"""One connection's protocol state after startup: simple and extended query, COPY, over an engine Session.
+
+``Protocol.process(frames)`` handles a batch of client messages (up to a Query, Sync or
+Flush, or whatever COPY data has arrived) and returns the bytes to send. It is plain
+synchronous code: the server runs it on a worker thread so that the event loop stays
+free for other connections and for CancelRequests, and so that a commit's fsync never
+blocks the loop. Output beyond a few hundred kilobytes is handed to ``send`` as it is
+produced, so a large result streams instead of piling up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.arrays import array_type
+from engine.errors import SqlError
+from engine.expr import Column
+from engine.parse import Utility
+from engine.session import REPORTED_SETTINGS, Portal, Result, Session, Statement
+from engine.types import BY_NAME, SqlType
+from pgwire import codecs
+from pgwire import messages as m
+from pgwire.messages import ProtocolViolation, Reader
+
+log = logging.getLogger("immusql.pgwire")
+_FLUSH_AT = 256 * 1024
+
+
+class Protocol:
+    """The state of one session's conversation: prepared statements, portal formats, COPY, error recovery."""
+
+    def __init__(self, session: Session, send: Callable[[bytes], None]) -> None:
+        self.session = session
+        self.send = send
+        self.out = bytearray()
+        self.statements: dict[str, Statement] = {}
+        self.formats: dict[str, tuple[int, ...]] = {}  # result format codes per portal
+        self.skipping = False  # after an error in the extended protocol, until Sync
+        self.in_sync_block = False
+        self.copy: _CopyIn | None = None
+        self.closed = False
+        self.reported = {name: session.settings.get(name, "") for name in REPORTED_SETTINGS}
+        self._discarded = session.discarded
+        self._row_codecs: dict[tuple, tuple[Any, Callable, list[codecs.Field]]] = {}
+
+    # -- dispatch ------------------------------------------------------------------------------
+
+    def process(self, frames: Sequence[tuple[bytes, bytes]]) -> bytes:
+        """Handle a batch of frames; returns what is left to send (a ProtocolViolation ends the session)."""
+        handlers = self._handlers
+        for kind, payload in frames:
+            if self.closed:
+                break
+            if self.copy is not None and kind in b"dcf":
+                self._copy_message(kind, payload)
+                continue
+            if self.skipping and kind != b"S":
+                continue
+            handler = handlers.get(kind)
+            if handler is None:
+                if self.copy is not None:
+                    self._copy_failed(SqlError(f"unexpected message type 0x{kind[0]:02X} during COPY from stdin", sqlstate="08P01"))
+                    continue
+                raise ProtocolViolation(f"invalid frontend message type {kind[0]}")
+            try:
+                handler(self, payload)
+            except SqlError as error:
+                self._extended_error(error)
+        out = bytes(self.out)
+        self.out.clear()
+        return out
+
+    def _write(self, data: bytes) -> None:
+        out = self.out
+        out += data
+        if len(out) > _FLUSH_AT:
+            self.send(bytes(out))
+            out.clear()
+
+    # -- errors and notices ----------------------------------------------------------------------
+
+    def error(self, error: SqlError, severity: str = "ERROR") -> None:
+        extra = {code: getattr(error, attribute, None) for code, attribute in _ERROR_EXTRAS}
+        self._write(m.error_response(severity, error.sqlstate, error.message, detail=error.detail, hint=error.hint,
+                                     position=error.position, where=error.where, extra=extra))
+
+    def _notices(self, notices: Sequence[str]) -> None:
+        for notice in notices:
+            self._write(m.notice_response(notice))
+
+    def _extended_error(self, error: SqlError) -> None:
+        """An error in the extended protocol: report it, roll back the implicit block, skip until Sync."""
+        self.error(error)
+        self.session.abort_block()
+        self.skipping = True
+
+    def _ready(self) -> None:
+        session = self.session
+        if session.discarded != self._discarded:
+            self._discarded = session.discarded
+            self.statements.clear()
+        for name, last in self.reported.items():
+            value = session.settings.get(name, "")
+            if value != last:
+                self.reported[name] = value
+                self._write(m.parameter_status(name, value))
+        self._write(m.READY[session.status])
+
+    # -- simple query --------------------------------------------------------------------------
+
+    def _query(self, payload: bytes) -> None:
+        session = self.session
+        self.in_sync_block = False
+        try:
+            sql = Reader(payload).cstring()
+            statements = session.statements(sql)
+        except SqlError as error:
+            self.error(error)
+            self._ready()
+            return
+        if not statements:
+            self._write(m.EMPTY_QUERY)
+            self._ready()
+            return
+        session.begin_block()
+        self._run_simple(sql, statements, 0)
+
+    def _run_simple(self, sql: str, statements: list, start: int) -> None:
+        """Run statements[start:] of a Query; a COPY FROM STDIN pauses here until its data has arrived."""
+        session = self.session
+        try:
+            for i in range(start, len(statements)):
+                statement = statements[i]
+                if isinstance(statement, Utility) and statement.command == "copy":
+                    if self._start_copy(statement, (sql, statements, i + 1)):
+                        return
+                    continue
+                result = session.run_statement(statement, (sql, i), (), ())
+                self._result(result, self._codecs(result.columns, ()) if result.columns is not None else None, describe=True)
+            session.end_block()
+        except SqlError as error:
+            session.abort_block()
+            self.error(error)
+        self._ready()
+
+    def _result(self, result: Result, row_codecs: tuple | None, describe: bool) -> None:
+        self._notices(result.notices)
+        if row_codecs is not None:
+            description, encode_rows, _ = row_codecs
+            if describe:
+                self._write(description)
+            if result.rows:
+                self._write(encode_rows(result.rows))
+        if result.tag:
+            self._write(m.command_complete(result.tag))
+        else:
+            self._write(m.EMPTY_QUERY)
+
+    def _codecs(self, columns: list[Column], formats: Sequence[int]) -> tuple[bytes, Callable, list[codecs.Field]]:
+        """RowDescription and the row encoder for ``columns`` in ``formats`` (cached per column list)."""
+        zone = self.session.settings["TimeZone"]
+        key = (id(columns), tuple(formats), zone)
+        cached = self._row_codecs.get(key)
+        if cached is not None and cached[0] is columns:
+            return cached[1]
+        codes = _expand_formats(formats, len(columns), "result")
+        fields = [codecs.Field(c.name, c.type, code) for c, code in zip(columns, codes)]
+        encoders = [codecs.result_encoder(c.type, code, zone) for c, code in zip(columns, codes)]
+        value = (codecs.row_description(fields), codecs.data_rows(encoders), fields)
+        if len(self._row_codecs) > 256:
+            self._row_codecs.clear()
+        self._row_codecs[key] = (columns, value)
+        return value
+
+    # -- extended query ------------------------------------------------------------------------
+
+    def _begin_sync_block(self) -> None:
+        if not self.in_sync_block:
+            self.in_sync_block = True
+            self.session.begin_block()
+
+    def _parse(self, payload: bytes) -> None:
+        r = Reader(payload)
+        name, sql = r.cstring(), r.cstring()
+        oids = [r.uint32() for _ in range(r.int16())]
+        r.end()
+        if name and name in self.statements:
+            raise SqlError(f'prepared statement "{name}" already exists', sqlstate="42P05")
+        self._begin_sync_block()
+        types = [type_by_oid(oid) if oid else None for oid in oids]
+        statement = self.session.parse_statement(sql, types)
+        self.statements[name] = statement
+        self._write(m.PARSE_COMPLETE)
+
+    def _bind(self, payload: bytes) -> None:
+        r = Reader(payload)
+        portal_name, statement_name = r.cstring(), r.cstring()
+        param_formats = [r.int16() for _ in range(r.int16())]
+        count = r.int16()
+        raw = []
+        for _ in range(count):
+            length = r.int32()
+            raw.append(None if length == -1 else r.take(length))
+        result_formats = tuple(r.int16() for _ in range(r.int16()))
+        r.end()
+        statement = self.statements.get(statement_name)
+        if statement is None:
+            raise SqlError(f'prepared statement "{statement_name}" does not exist', sqlstate="26000")
+        if count != len(statement.param_types):
+            raise SqlError(f'bind message supplies {count} parameters, but prepared statement "{statement_name}" requires '
+                           f"{len(statement.param_types)}", sqlstate="08P01")
+        self._begin_sync_block()
+        zone = self.session.settings["TimeZone"]
+        decoders = statement.wire.get((zone, *param_formats))
+        if decoders is None:
+            codes = _expand_formats(param_formats, count, "parameter")
+            decoders = statement.wire[(zone, *param_formats)] = [codecs.param_decoder(t, code, i + 1, zone)
+                                                               for i, (t, code) in enumerate(zip(statement.param_types, codes))]
+        values = [None if data is None else decode(data) for decode, data in zip(decoders, raw)]
+        if not portal_name:
+            self.session.close_portal("")
+        self.session.bind(portal_name, statement, values)
+        self.formats[portal_name] = result_formats
+        self._write(m.BIND_COMPLETE)
+
+    def _describe(self, payload: bytes) -> None:
+        r = Reader(payload)
+        kind, name = r.byte(), r.cstring()
+        r.end()
+        self._begin_sync_block()
+        if kind == b"S":
+            statement = self.statements.get(name)
+            if statement is None:
+                raise SqlError(f'prepared statement "{name}" does not exist', sqlstate="26000")
+            self._write(m.parameter_description(t.oid for t in statement.param_types))
+            columns = statement.columns
+            self._write(self._codecs(columns, ())[0] if columns is not None else m.NO_DATA)
+        elif kind == b"P":
+            portal = self._portal(name)
+            columns = self.session.portal_columns(portal)
+            self._write(self._codecs(columns, self.formats.get(name, ()))[0] if columns is not None else m.NO_DATA)
+        else:
+            raise ProtocolViolation(f"invalid DESCRIBE message subtype {kind[0]}")
+
+    def _portal(self, name: str) -> Portal:
+        portal = self.session.portals.get(name)
+        if portal is None:
+            raise SqlError(f'portal "{name}" does not exist', sqlstate="34000")
+        return portal
+
+    def _execute(self, payload: bytes) -> None:
+        r = Reader(payload)
+        name, max_rows = r.cstring(), r.int32()
+        r.end()
+        self._begin_sync_block()
+        portal = self._portal(name)
+        node = portal.statement.node
+        if isinstance(node, Utility) and node.command == "copy" and portal.result is None:
+            self._start_copy(node, None)
+            portal.done = True
+            return
+        rows, result = self.session.execute_portal(portal, max(max_rows, 0))
+        columns = self.session.portal_columns(portal)
+        if result is not None:
+            self._notices(result.notices)
+        if rows and columns is not None:
+            self._write(self._codecs(columns, self.formats.get(name, ()))[1](rows))
+        if result is None:
+            self._write(m.PORTAL_SUSPENDED)
+        elif result.tag:
+            self._write(m.command_complete(result.tag))
+        else:
+            self._write(m.EMPTY_QUERY)
+
+    def _sync(self, payload: bytes) -> None:
+        self.skipping = False
+        self.in_sync_block = False
+        try:
+            self.session.end_block()
+        except SqlError as error:
+            self.error(error)
+        self._ready()
+
+    def _close(self, payload: bytes) -> None:
+        r = Reader(payload)
+        kind, name = r.byte(), r.cstring()
+        r.end()
+        if kind == b"S":
+            self.statements.pop(name, None)
+        elif kind == b"P":
+            self.session.close_portal(name)
+            self.formats.pop(name, None)
+        else:
+            raise ProtocolViolation(f"invalid CLOSE message subtype {kind[0]}")
+        self._write(m.CLOSE_COMPLETE)
+
+    def _flush(self, payload: bytes) -> None:
+        pass  # the batch ends here and its output is sent
+
+    def _terminate(self, payload: bytes) -> None:
+        self.closed = True
+
+    def _function_call(self, payload: bytes) -> None:
+        raise SqlError("the fastpath function call interface is not supported", sqlstate="0A000")
+
+    def _ignore(self, payload: bytes) -> None:
+        """CopyData, CopyDone and CopyFail outside COPY are ignored, as the protocol says."""
+
+    # -- COPY ----------------------------------------------------------------------------------
+
+    def _start_copy(self, statement: Utility, resume: tuple | None) -> bool:
+        """Start a COPY; True if it waits for the client's data (COPY FROM STDIN)."""
+        from engine import copy as sql_copy
+        from pgwire import copyformat
+
+        session = self.session
+        zone = session.settings["TimeZone"]
+        copy = sql_copy.start(session, statement)
+        if copy.direction == "in":
+            self.copy = _CopyIn(copy, copyformat.reader(copy.options, copy.types, zone), resume)
+            self._write(m.copy_response(b"G", copy.options.format == "binary", len(copy.types)))
+            return True
+        writer = copyformat.writer(copy.options, copy.types, zone)
+        self._write(m.copy_response(b"H", copy.options.format == "binary", len(copy.types)))
+        header = writer.header()
+        if header:
+            self._write(m.copy_data(header))
+        encode = writer.row
+        copy_data = m.copy_data
+        try:
+            for row in copy.rows():
+                self._write(copy_data(encode(row)))
+        except BaseException:
+            copy.abort()
+            raise
+        trailer = writer.trailer()
+        if trailer:
+            self._write(m.copy_data(trailer))
+        self._write(m.COPY_DONE)
+        self._result(copy.result, None, describe=False)
+        return False
+
+    def _copy_message(self, kind: bytes, payload: bytes) -> None:
+        state = self.copy
+        if state.failed:
+            if kind in b"cf":
+                self._copy_end(None)
+            return
+        try:
+            if kind == b"d":
+                rows = state.reader.feed(payload)
+                if rows:
+                    state.copy.insert(rows)
+            elif kind == b"c":
+                rows = state.reader.finish()
+                if rows:
+                    state.copy.insert(rows)
+                result = state.copy.finish()
+                self._result(result, None, describe=False)
+                self._copy_end(result)
+            else:
+                message = Reader(payload).cstring()
+                raise SqlError(f"COPY from stdin failed: {message}", sqlstate="57014")
+        except SqlError as error:
+            self._copy_failed(error)
+            if kind in b"cf":
+                self._copy_end(None)
+
+    def _copy_failed(self, error: SqlError) -> None:
+        state = self.copy
+        if not state.failed:
+            state.failed = True
+            try:
+                state.copy.abort()
+            finally:
+                self.session.abort_block()
+                self.error(error)
+
+    def _copy_end(self, result: Result | None) -> None:
+        """After CopyDone or CopyFail: a simple query goes on with its next statement; extended waits for Sync."""
+        state, self.copy = self.copy, None
+        if state.resume is None:
+            if result is None:
+                self.skipping = True
+            return
+        if result is None:
+            self._ready()
+            return
+        sql, statements, start = state.resume
+        self._run_simple(sql, statements, start)
+
+    _handlers: dict[bytes, Callable[[Protocol, bytes], None]] = {
+        b"Q": _query, b"P": _parse, b"B": _bind, b"D": _describe, b"E": _execute, b"S": _sync, b"C": _close,
+        b"H": _flush, b"X": _terminate, b"F": _function_call, b"d": _ignore, b"c": _ignore, b"f": _ignore,
+    }
+
+
+class _CopyIn:
+    """A COPY FROM STDIN under way: the engine's COPY, the data decoder, and where its Query resumes."""
+
+    def __init__(self, copy: Any, reader: Any, resume: tuple | None) -> None:
+        self.copy = copy
+        self.reader = reader
+        self.resume = resume
+        self.failed = False
+
+
+_ERROR_EXTRAS = (("s", "schema"), ("t", "table"), ("c", "column"), ("d", "datatype"), ("n", "constraint"))
+
+
+def _expand_formats(codes: Sequence[int], count: int, what: str) -> Sequence[int]:
+    """Format codes per column: none means text, one applies to all, else one each."""
+    if not codes:
+        return (0,) * count
+    if len(codes) == 1:
+        return (codes[0],) * count
+    if len(codes) != count:
+        raise SqlError(f"bind message has {len(codes)} {what} formats but {count} {what}s", sqlstate="08P01")
+    return codes
+
+
+_BY_OID: dict[int, SqlType] = {}
+
+
+def type_by_oid(oid: int) -> SqlType:
+    """The type a Parse message names by oid (42704 if the engine has none)."""
+    if not _BY_OID:
+        for t in BY_NAME.values():
+            _BY_OID[t.oid] = t
+            try:
+                array = array_type(t)
+                _BY_OID.setdefault(array.oid, array)
+            except Exception:  # noqa: BLE001 - a type without an array type
+                pass
+    t = _BY_OID.get(oid)
+    if t is None:
+        raise SqlError(f"type with OID {oid} does not exist", sqlstate="42704")
+    return t
