@@ -104,7 +104,7 @@ def _relations(ctx: SystemContext) -> Iterator[tuple[str, str, str, Any]]:
 
 def _tables(ctx: SystemContext) -> Iterator[tuple]:
     for schema, name, kind, obj in _relations(ctx):
-        insertable = kind == "r" or (isinstance(obj, View) and ctx.view_updatable(obj))
+        insertable = kind == "r" or (isinstance(obj, View) and ctx.view_updatable(obj) is not None)
         yield ctx.database, schema, name, "BASE TABLE" if kind == "r" else "VIEW", None, None, None, None, None, _yes(insertable), "NO", None
 
 
@@ -114,7 +114,7 @@ def _views(ctx: SystemContext) -> Iterator[tuple]:
             continue
         user_view = isinstance(obj, View)
         definition = ctx.view_definition(obj) if user_view else None
-        updatable = user_view and ctx.view_updatable(obj)
+        updatable = user_view and ctx.view_updatable(obj) is not None
         yield ctx.database, schema, name, definition, "NONE", _yes(updatable), _yes(updatable), "NO", "NO", "NO"
 
 
@@ -142,7 +142,7 @@ def _identity_sequence(ctx: SystemContext, table: Table, column: Column) -> Sequ
 def _columns(ctx: SystemContext) -> Iterator[tuple]:
     db = ctx.database
     for schema, name, kind, obj in _relations(ctx):
-        updatable = kind == "r" or (isinstance(obj, View) and ctx.view_updatable(obj))
+        flags = ctx.view_updatable(obj) if isinstance(obj, View) else None
         columns = _column_rows(ctx, obj)
         for position, (column_name, type_name, typmod, not_null, column) in enumerate(columns, 1):
             if column is not None:
@@ -155,6 +155,7 @@ def _columns(ctx: SystemContext) -> Iterator[tuple]:
             collation_row = next((r for r in pgc.system_data.PG_COLLATION if r[0] == collation and r[1] != "default"), None)
             seq = _identity_sequence(ctx, obj, column) if column is not None else None
             identity = column.identity if column is not None else ""
+            updatable = kind == "r" or (flags is not None and position - 1 < len(flags) and flags[position - 1])
             yield (db, schema, name, column_name, position, default, _yes(not not_null), data_type(ctx, type_name),
                    char_max_length(type_name, typmod), char_octet_length(type_name, typmod), numeric_precision(type_name, typmod),
                    numeric_radix(type_name), numeric_scale(type_name, typmod), datetime_precision(type_name, typmod), None, None,

@@ -11,9 +11,12 @@ META = b"M"  # M || name -> catalog metadata
 ROW = b"R"  # R || u32 table oid || primary key -> row
 INDEX = b"I"  # I || u32 index oid || index key [|| primary key] -> primary key
 SEQUENCE = b"S"  # S || u32 sequence oid -> sequence state
+ROLE = b"A"  # A || u32 role oid -> role (catalog/roles.py); in a server's global log, or an embedded database's own
+DATABASE = b"D"  # D || name -> {"oid": n}: a server's databases, in its global log (engine/cluster.py)
 
 NEXT_OID = META + b"next_oid"
 CATALOG_VERSION = META + b"catalog"  # rewritten by every transaction that changes the catalog
+ROLES_VERSION = META + b"roles"  # rewritten by every transaction that changes roles
 
 
 def catalog_key(oid: int) -> bytes:

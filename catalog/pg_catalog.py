@@ -152,7 +152,8 @@ class SystemContext:
     view_columns: Callable[[View], Sequence[tuple[str, str, int]]] = lambda view: ()  # (name, typname, typmod)
     procs: Callable[[], Iterable[tuple]] = lambda: ()  # pg_proc rows
     format_type: Callable[[int], str] = lambda oid: str(oid)  # format_type(oid, NULL)
-    view_updatable: Callable[[View], bool] = lambda view: False  # whether PostgreSQL would update the view's table through it
+    view_updatable: Callable[[View], Sequence[bool] | None] = lambda view: None  # auto-updatable: which columns are; None: not at all
+    prepared_statements: Sequence[tuple[str, str, tuple[int, ...]]] = ()  # the session's named statements: (name, SQL, parameter types)
     cache: dict[Any, Any] = field(default_factory=dict)
 
     def role_name(self, oid: int) -> str | None:
@@ -497,7 +498,7 @@ def check_columns(table: Any, text: str) -> tuple[int, ...]:
 
 def constraint_row(catalog: Catalog, con: Constraint) -> tuple:
     table = catalog.objects.get(con.table_oid)
-    key = con.columns if con.type != "c" else (con.columns or check_columns(table, con.check or ""))
+    key = con.columns if con.type != "c" else check_columns(table, con.check or "")
     foreign = con.type == "f"
     operators = None
     if foreign:
@@ -506,7 +507,7 @@ def constraint_row(catalog: Catalog, con: Constraint) -> tuple:
     index = con.index_oid if con.type in ("p", "u") else referenced_index(catalog, con) if foreign else 0
     return (con.oid, con.name, con.schema_oid, con.type, False, False, True, con.table_oid, 0, index, 0,
             con.ref_table_oid if foreign else 0, con.on_update if foreign else " ", con.on_delete if foreign else " ", "s" if foreign else " ",
-            True, 0, False, tuple(key) if key else None, tuple(con.ref_columns) if foreign else None, operators, operators, operators,
+            True, 0, con.type != "c", tuple(key) if key else None, tuple(con.ref_columns) if foreign else None, operators, operators, operators,
             None, None, con.check if con.type == "c" else None)
 
 
@@ -537,6 +538,20 @@ def _pg_depend(ctx: SystemContext) -> Iterator[tuple]:
         column = _column_of(catalog.objects.get(table_oid), attnum)
         if column is not None:
             yield PG_CLASS_OID, seq.oid, 0, PG_CLASS_OID, table_oid, attnum, "i" if column.identity else "a"
+
+
+# the comments initdb puts on a database's built-in schemas (immusql has no COMMENT ON yet)
+PG_NAMESPACE_OID = 2615
+DESCRIPTIONS: tuple[tuple[int, int, int, str], ...] = (
+    (PG_CATALOG_OID, PG_NAMESPACE_OID, 0, "system catalog schema"),
+    (PG_TOAST_OID, PG_NAMESPACE_OID, 0, "reserved schema for TOAST tables"),
+    (PUBLIC_SCHEMA_OID, PG_NAMESPACE_OID, 0, "standard public schema"),
+)
+
+
+@_rows("pg_catalog", "pg_description")
+def _pg_description(ctx: SystemContext) -> Iterable[tuple]:
+    return DESCRIPTIONS
 
 
 # -- views of the catalog ------------------------------------------------------------------
@@ -595,6 +610,12 @@ def _pg_stat_activity(ctx: SystemContext) -> Iterator[tuple]:
     yield (ctx.database_oid, ctx.database, ctx.backend_pid, None, _role_oid(ctx, ctx.user), ctx.user, ctx.settings.get("application_name", ""),
            None, None, None, ctx.backend_start, ctx.transaction_start, ctx.statement_start, ctx.statement_start, None, None, "active", None,
            None, None, None, "client backend")
+
+
+@_rows("pg_catalog", "pg_prepared_statements")
+def _pg_prepared_statements(ctx: SystemContext) -> Iterator[tuple]:
+    for name, sql, types in ctx.prepared_statements:
+        yield name, sql, None, types, False, 0, 0
 
 
 def _role_oid(ctx: SystemContext, name: str) -> int | None:

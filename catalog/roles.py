@@ -24,8 +24,8 @@ from catalog.objects import FIRST_USER_OID
 from immusql.errors import ConflictError
 
 BOOTSTRAP_SUPERUSER_OID = 10  # as PostgreSQL's bootstrap superuser
-ROLE = b"A"  # A || u32 role oid -> role (pg_authid)
-ROLES_VERSION = layout.META + b"roles"  # rewritten by every transaction that changes roles
+ROLE = layout.ROLE
+ROLES_VERSION = layout.ROLES_VERSION
 _OID = struct.Struct(">I")
 _RETRIES = 20
 T = TypeVar("T")
@@ -33,6 +33,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Role:
+    """A role as pg_authid has it (with its pg_db_role_setting rows in ``config``)."""
+
     oid: int
     name: str
     superuser: bool = False

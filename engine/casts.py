@@ -292,7 +292,7 @@ def common_type(types: Sequence[SqlType], context: str) -> SqlType:
             raise SqlError(f"{context} types {chosen.name} and {other.name} cannot be matched", sqlstate="42804")
         if chosen.base not in PREFERRED and is_implicit(chosen.base, other.base) and not is_implicit(other.base, chosen.base):
             chosen = other
-    result = BY_NAME[chosen.base]
+    result = BY_NAME.get(chosen.base) or (chosen if chosen.typmod < 0 else chosen(-1))  # arrays and the other unregistered types
     for t in known:
         if not is_implicit(t.base, result.base):
             raise SqlError(f"{context} could not convert type {t.name} to {result.name}", sqlstate="42846")

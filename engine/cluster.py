@@ -31,8 +31,9 @@ from immusql.errors import ConflictError
 from immusql.store import Store
 
 SYSTEM_DATABASE = "postgres"
-_DATABASE = b"D"  # D || name -> {"oid": n} in the global log
+_DATABASE = layout.DATABASE
 _POSTGRES_OID = 5  # PostgreSQL's oid of "postgres"
+_DROP_WAIT_SECONDS = 5.0
 
 
 class Cluster:
@@ -47,7 +48,7 @@ class Cluster:
         self.role_store = RoleStore(self.global_store)
         with open(self.key_path, "rb") as f:  # SCRAM's mock exchanges for unknown users, stable across restarts
             self.mock_secret = hashlib.sha256(b"immusql mock scram " + f.read()).digest()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified when a session closes, for DROP DATABASE to wait on
         self._sessions: dict[str, int] = {}  # database name -> open sessions
         if self._registry_entry(SYSTEM_DATABASE) is None:
             self.global_store.commit([(_DATABASE + SYSTEM_DATABASE.encode(), _encode({"oid": _POSTGRES_OID}))])
@@ -94,6 +95,7 @@ class Cluster:
         with self._lock:
             self._sessions[name] -= 1
             release_database(db)
+            self._lock.notify_all()
 
     def _path(self, oid: int) -> str:
         return os.path.join(self.data_dir, "base", str(oid))
@@ -126,6 +128,12 @@ class Cluster:
                 raise SqlError(f'database "{name}" does not exist', sqlstate="3D000")
             if name == current:
                 raise SqlError("cannot drop the currently open database", sqlstate="55006")
+            # Like PostgreSQL, give sessions that are just disconnecting up to 5 s to go away.
+            self._lock.wait_for(lambda: not self._sessions.get(name, 0), timeout=_DROP_WAIT_SECONDS)
+            if self._registry_entry(name) is None:  # dropped by someone else while we waited
+                if missing_ok:
+                    return False
+                raise SqlError(f'database "{name}" does not exist', sqlstate="3D000")
             if self._sessions.get(name, 0):
                 raise SqlError(f'database "{name}" is being accessed by other users', sqlstate="55006",
                                detail=f"There are {self._sessions[name]} other sessions using the database.")

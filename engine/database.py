@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from catalog.objects import Sequence
+from catalog.roles import RoleStore
 from catalog.sequences import SequenceAllocator, SequenceError
 from catalog.snapshot import CatalogCache, bootstrap_ops
 from engine.errors import SqlError
@@ -30,6 +31,7 @@ class Database:
         self.tables = TableCache()
         self.sequences = SequenceAllocator(self.store)
         self.locks = LockTable()
+        self.role_store = RoleStore(self.store)  # an embedded database keeps its own roles; a server's are cluster-wide
         self.lock = threading.Lock()
         self.refs = 0
 

@@ -56,7 +56,7 @@ def _create(node: exp.Create, session: Any) -> str:
     if kind == "VIEW":
         return _create_view(node, session)
     if kind == "SCHEMA":
-        name = node.this.name
+        name = node.this.db or node.this.name  # sqlglot reads a lone schema name as a table's qualifier
         if session.catalog.schema(name) is not None:
             if node.args.get("exists"):
                 session.notice(f'schema "{name}" already exists, skipping')

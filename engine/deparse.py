@@ -17,7 +17,7 @@ from typing import Any
 from sqlglot import exp
 
 from catalog.objects import Constraint, Index, Table, View
-from engine import sysfuncs
+from engine import sysview
 from engine.errors import SqlError
 from engine.functions import quote_ident
 from engine.types import BY_NAME, UNKNOWN, SqlType
@@ -114,7 +114,7 @@ class Binder:
         if n.type.base == UNKNOWN_BASE and n.kind == "const":
             if n.is_null:
                 return _const(None, target)
-            value = target.input(n.text) if target.base not in sysfuncs.REG_TYPES else sysfuncs.view_from_env(self.env).reg_input(target.base, n.text)
+            value = target.input(n.text) if target.base not in sysview.REG_TYPES else sysview.view_from_env(self.env).reg_input(target.base, n.text)
             shown = _const(target.format(value), BY_NAME.get(target.base, target) if target.typmod >= 0 else target)
             if target.typmod >= 0 and explicit:
                 return Node("cast", target, args=[shown], explicit=True)
@@ -489,7 +489,7 @@ def _quote(text: str) -> str:
 def _type_name(t: SqlType) -> str:
     from catalog.pg_catalog import pg_typmod
 
-    return sysfuncs.format_type(t.oid, pg_typmod(t.base, t.typmod)) if t.oid in sysfuncs.pgc.TYPES_BY_OID else t.display
+    return sysview.format_type(t.oid, pg_typmod(t.base, t.typmod)) if t.oid in sysview.pgc.TYPES_BY_OID else t.display
 
 
 # -- entry points ------------------------------------------------------------------------------
@@ -556,7 +556,7 @@ def constraint_definition(env: Any, con: Constraint, pretty: bool) -> str:
         text = show_expression(env, con.check or "", _table_columns(table), pretty)
         return f"CHECK ({text})"
     if con.type == "f":
-        view = sysfuncs.view_from_env(env)
+        view = sysview.view_from_env(env)
         ref = catalog.objects.get(con.ref_table_oid)
         ref_names = {c.attnum: c.name for c in ref.columns} if isinstance(ref, Table) else {}
         ref_columns = ", ".join(quote_ident(ref_names.get(a, "?")) for a in con.ref_columns)
@@ -586,7 +586,7 @@ def index_definition(env: Any, index: Index, column: int, pretty: bool) -> str:
         elif nulls_first:
             text += " NULLS FIRST"
         keys.append(text)
-    view = sysfuncs.view_from_env(env)
+    view = sysview.view_from_env(env)
     table_text = view.relation_text(index.table_oid) if pretty else view.qualified_relation(index.table_oid)
     unique = "UNIQUE " if index.unique else ""
     return f"CREATE {unique}INDEX {quote_ident(index.name)} ON {table_text} USING btree ({', '.join(keys)})"
@@ -622,13 +622,13 @@ def _select_text(env: Any, query: exp.Expr, view: View, pretty: bool) -> str:
     joins = query.args.get("joins") or []
     items += [j.this for j in joins]
     columns: list[tuple[str, SqlType, str]] = []
-    view_sys = sysfuncs.view_from_env(env)
+    view_sys = sysview.view_from_env(env)
     for item in items:
         if not isinstance(item, exp.Table) or isinstance(item.this, exp.Func):
             raise SqlError("cannot show this FROM item", sqlstate="0A000")
         obj = session.resolve_relation(item.name, item.db or None)
         alias = item.alias_or_name
-        name_text = view_sys.relation_text(obj.oid) if pretty or True else view_sys.qualified_relation(obj.oid)
+        name_text = view_sys.relation_text(obj.oid)  # views name their tables as the search path finds them
         relations.append((alias, name_text + (f" {quote_ident(alias)}" if item.alias else ""), obj))
         if isinstance(obj, Table):
             for name, t in _table_columns(obj):
@@ -687,7 +687,6 @@ def _select_text(env: Any, query: exp.Expr, view: View, pretty: bool) -> str:
 
 def _shown(env: Any, node: exp.Expr, columns: list[tuple[str, SqlType, str]], pretty: bool) -> str:
     """A view's expression, its columns qualified by their relation."""
-    compiler_columns = [(name, t) for name, t, _ in columns]
     from engine.expr import Column, Compiler, Scope
     from engine.select import Planner
 
@@ -703,7 +702,6 @@ def _shown(env: Any, node: exp.Expr, columns: list[tuple[str, SqlType, str]], pr
         if isinstance(node, exp.Window) or isinstance(node, exp.AggFunc) or isinstance(node, exp.Anonymous):
             return node.sql("postgres").lower()
         raise
-    del compiler_columns
     return Printer(pretty).top(bound)
 
 
@@ -726,17 +724,26 @@ class _QualifiedBinder(Binder):
 _BIND[exp.Column] = lambda binder, node: binder._column(node)
 
 
-def view_updatable(view: View) -> bool:
-    """Whether PostgreSQL would find the view automatically updatable: one table, no grouping, DISTINCT,
-    LIMIT, set operations, WITH or aggregates in its query."""
+def view_updatable(view: View) -> list[bool] | None:
+    """Whether PostgreSQL would find the view automatically updatable (one table, no grouping, DISTINCT, LIMIT,
+    set operations, WITH or aggregates), and then which of its columns are plain columns of that table; None if not."""
     from engine.parse import parse
 
     query = parse(view.query)[0]
     if not isinstance(query, exp.Select) or query.args.get("joins"):
-        return False
+        return None
     if any(query.args.get(k) for k in ("group", "having", "distinct", "limit", "offset", "with", "with_")):
-        return False
+        return None
     from_ = query.args.get("from_") or query.args.get("from")
     if from_ is None or not isinstance(from_.this, exp.Table) or isinstance(from_.this.this, exp.Func):
-        return False
-    return not any(True for _ in query.find_all(exp.AggFunc, exp.Window))
+        return None
+    if any(True for _ in query.find_all(exp.AggFunc, exp.Window)):
+        return None
+    flags: list[bool] = []
+    for item in query.expressions:
+        node = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(node, exp.Star) or (isinstance(node, exp.Column) and isinstance(node.this, exp.Star)):
+            flags.extend([True] * (len(view.columns) - len(query.expressions) + 1))
+        else:
+            flags.append(isinstance(node, exp.Column))
+    return flags

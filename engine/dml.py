@@ -20,6 +20,7 @@ from engine.errors import SqlError
 from engine.expr import Column, Env, Expr, Scope
 from engine.parse import parse_expression
 from engine.select import KEY_COLUMN, Planner
+from engine.sysfuncs import parameter_type
 from engine.tables import TableInfo, write_row
 from engine.types import BY_NAME
 
@@ -86,11 +87,11 @@ class Writer:
         for column, value in zip(info.table.columns, row):
             if value is None and column.not_null and not column.dropped:
                 raise _constraint_error(f'null value in column "{column.name}" of relation "{info.name}" violates not-null constraint',
-                                        "23502", _failing_row(info, row), info.name, None, column.name)
+                                        "23502", _failing_row(info, row), info, None, column.name)
         for name, fn in self.checks:
             if fn(tuple(row)) is False:
                 raise _constraint_error(f'new row for relation "{info.name}" violates check constraint "{name}"', "23514",
-                                        _failing_row(info, row), info.name, name)
+                                        _failing_row(info, row), info, name)
         tx = self.env.tx
         for constraint, parent in self.outgoing:
             values = [row[a - 1] for a in constraint.columns]
@@ -99,7 +100,7 @@ class Writer:
             if not _referenced_exists(tx, parent, constraint.ref_columns, values):
                 positions = [a - 1 for a in constraint.columns]
                 raise _constraint_error(f'insert or update on table "{info.name}" violates foreign key constraint "{constraint.name}"', "23503",
-                                        f'Key {info.key_text(positions, row)} is not present in table "{parent.name}".', info.name, constraint.name)
+                                        f'Key {info.key_text(positions, row)} is not present in table "{parent.name}".', info, constraint.name)
 
     def before_delete(self, old: Sequence[Any], new: Sequence[Any] | None) -> None:
         """Foreign keys pointing at a row that goes away (or whose key changes): restrict, cascade or set null."""
@@ -127,7 +128,7 @@ class Writer:
             else:
                 raise _constraint_error(
                     f'update or delete on table "{self.info.name}" violates foreign key constraint "{constraint.name}" on table "{child.name}"',
-                    "23503", f'Key {self.info.key_text(ref_positions, old)} is still referenced from table "{child.name}".', child.name, constraint.name)
+                    "23503", f'Key {self.info.key_text(ref_positions, old)} is still referenced from table "{child.name}".', child, constraint.name)
 
 
 def _referenced_exists(tx: Any, parent: TableInfo, ref_columns: Sequence[int], values: list[Any]) -> bool:
@@ -147,7 +148,11 @@ def _referencing_rows(tx: Any, child: TableInfo, columns: Sequence[int], values:
             from catalog.keycodec import key_encoder
             from immusql.store.keys import prefix_end
 
-            start = index.prefix + key_encoder(index.key_columns[: len(positions)])(values)
+            encoded = key_encoder(index.key_columns[: len(positions)])(values)
+            if index.index.primary:  # the primary key has no index entries: its prefix is a range of row keys
+                start = child.prefix + encoded
+                return [(e[0], child.decode(e[1])) for e in tx.scan(child.prefix, start, prefix_end(start))]
+            start = index.prefix + encoded
             out = []
             for entry in tx.scan(index.prefix, start, prefix_end(start)):
                 value = tx.get(entry[1])
@@ -162,9 +167,9 @@ def _failing_row(info: TableInfo, row: Sequence[Any]) -> str:
     return f"Failing row contains ({shown})."
 
 
-def _constraint_error(message: str, sqlstate: str, detail: str, table: str, constraint: str | None, column: str | None = None) -> SqlError:
+def _constraint_error(message: str, sqlstate: str, detail: str, table: TableInfo, constraint: str | None, column: str | None = None) -> SqlError:
     error = SqlError(message, sqlstate=sqlstate, detail=detail)
-    error.table, error.constraint, error.column = table, constraint, column
+    error.schema, error.table, error.constraint, error.column = table.schema_name, table.name, constraint, column
     return error
 
 
@@ -460,6 +465,43 @@ def _distinct_targets(source: plan.Node, env: Env, width: int) -> Iterator[tuple
             yield key, row[1 : 1 + width], row
 
 
+def _parameter_index(node: exp.Expr) -> int | None:
+    """The 0-based number of a ``$n`` placeholder node, None for any other node."""
+    if not isinstance(node, (exp.Placeholder, exp.Parameter)):
+        return None
+    index = node.meta.get("ordinal") if node.meta else None
+    if index is None and isinstance(node, exp.Parameter):
+        index = int(node.this.this) - 1
+    return index
+
+
+def _is_unknown_literal(value: exp.Expr | None) -> bool:
+    """Whether a SET value is a quoted literal or NULL, whose type is the column's (PostgreSQL's unknown)."""
+    while isinstance(value, exp.Paren):
+        value = value.this
+    return isinstance(value, exp.Null) or (isinstance(value, exp.Literal) and value.is_string)
+
+
+def _infer_assigned_parameters(node: exp.Update, sets: Sequence[tuple[int, exp.Expr | None]], info: TableInfo, planner: Planner) -> None:
+    """``SET c = $1`` gives an untyped $1 the column's type, as PostgreSQL's assignment coercion does.
+
+    The SET values are planned as output columns of the row source, where an unknown parameter
+    would otherwise settle as text. A parameter used elsewhere too keeps being inferred there.
+    """
+    uses: dict[int, int] = {}
+    for found in node.find_all(exp.Placeholder, exp.Parameter):
+        index = _parameter_index(found)
+        if index is not None:
+            uses[index] = uses.get(index, 0) + 1
+    for position, value in sets:
+        while isinstance(value, exp.Paren):
+            value = value.this
+        index = _parameter_index(value) if value is not None else None
+        if index is not None and uses.get(index) == 1 and 0 <= index < len(planner.param_types) \
+                and planner.param_types[index].base == "unknown":
+            planner.param_types[index] = parameter_type(info.types[position], planner.env)
+
+
 def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[Env], Outcome]:
     table, info, alias = _target(node.this, session)
     sets: list[tuple[int, exp.Expr | None]] = []
@@ -478,20 +520,27 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
         from_items = [first, *(first.args.get("joins") or [])]
         first.set("joins", None)
     others = _other_references(node, table, alias) if from_items else []
-    values = [v for _, v in sets if v is not None]
+    _infer_assigned_parameters(node, sets, info, planner)
+    # quoted literals and NULL are read as the column's type, not planned as text output columns
+    literals = {i for i, (_, v) in enumerate(sets) if _is_unknown_literal(v)}
+    values = [v for i, (_, v) in enumerate(sets) if v is not None and i not in literals]
     source = _target_rows(node, table, alias, values + others, from_items, planner)
     writer = Writer.build(info, session, planner.env, planner)
     width = len(table.columns)
     compiler = planner.compiler(Scope([]))
     converts = []
     column_index = 1 + width
-    for position, value in sets:
+    for i, (position, value) in enumerate(sets):
         if value is None:
             converts.append((position, None))
             continue
+        context = f'column "{table.columns[position].name}" is of type {info.types[position].name} but expression'
+        if i in literals:
+            e = compiler.coerce(compiler.compile(value), info.types[position], assignment=True, context=context)
+            converts.append((position, e.fn))
+            continue
         ctype = source.columns[column_index].type
-        e = compiler.coerce(Expr(ctype, lambda row, i=column_index: row[i]), info.types[position], assignment=True,
-                            context=f'column "{table.columns[position].name}" is of type {info.types[position].name} but expression')
+        e = compiler.coerce(Expr(ctype, lambda row, i=column_index: row[i]), info.types[position], assignment=True, context=context)
         converts.append((position, e.fn))
         column_index += 1
     other_start = 1 + width + len(values)

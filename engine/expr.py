@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from engine import casts, functions, operators, patterns, sysfuncs
+from engine import casts, functions, operators, patterns, sysfuncs, sysview
 from engine.calls import call_of
 from engine.context import Context
 from engine.errors import SqlError
@@ -228,13 +228,13 @@ class Compiler:
         if e.param is not None and source.base == "unknown" and target.base != "unknown":
             # PostgreSQL infers an untyped parameter's type from its first context; the caller then
             # decodes the value as that type (ParameterDescription tells the client which)
-            inferred = self.param_types[e.param] = target
+            inferred = self.param_types[e.param] = sysview.parameter_type(target, self.env)
             e = Expr(inferred, e.fn, name=e.name, param=e.param)
             if inferred.base == target.base and inferred.typmod == target.typmod and not explicit:
                 return e
             source = inferred
         if source.base == "unknown":
-            convert = target.input if target.base not in REG_TYPES else sysfuncs.reg_cast(source, target, self.env)
+            convert = target.input if target.base not in REG_TYPES else sysview.reg_cast(source, target, self.env)
         else:
             if not explicit and source.base != target.base:
                 allowed = casts.is_assignable(source.base, target.base) if assignment else casts.is_implicit(source.base, target.base)
@@ -266,7 +266,9 @@ class Compiler:
         if isinstance(node.this, exp.Star):
             raise SqlError("row expansion via \"*\" is not supported here", sqlstate="0A000")
         if not node.table and isinstance(node.this, exp.Identifier) and not node.this.quoted and node.name.lower() in ("user", "current_role"):
-            return self._call("current_user", [], node)  # SQL keywords, never column names
+            result = self._call("current_user", [], node)  # SQL keywords, never column names
+            result.name = node.name.lower()
+            return result
         name = node.name
         table = node.table or None
         scope, depth = self.scope, 0
@@ -759,15 +761,29 @@ class Compiler:
 
     def _bracket(self, node: exp.Bracket) -> Expr:
         array = self.compile(node.this)
-        if sysfuncs.is_vector(array.type):  # int2vector and oidvector count from 0
-            index = self.coerce(self.compile(node.expressions[0]), INT4)
-            return self._apply(lambda a, i: a[i] if 0 <= i < len(a) else None, sysfuncs.vector_element(array.type), [array, index])
+        if sysview.is_vector(array.type):  # int2vector and oidvector count from 0
+            index = self.coerce(self._subscript(node.expressions[0]), INT4)
+            result = self._apply(lambda a, i: a[i] if 0 <= i < len(a) else None, sysview.vector_element(array.type), [array, index])
+            result.name = array.name
+            return result
         if not array.type.base.startswith("_"):
             raise SqlError(f"cannot subscript type {array.type.name} because it does not support subscripting", sqlstate="42804")
         from engine import arrays
 
-        index = self.coerce(self.compile(node.expressions[0]), INT4)
-        return self._apply(lambda a, i: a[i - 1] if 1 <= i <= len(a) else None, arrays.element_type(array.type), [array, index])
+        index = self.coerce(self._subscript(node.expressions[0]), INT4)
+        result = self._apply(lambda a, i: a[i - 1] if 1 <= i <= len(a) else None, arrays.element_type(array.type), [array, index])
+        result.name = array.name
+        return result
+
+    def _subscript(self, node: exp.Expr) -> Expr:
+        """A subscript as written: sqlglot's reader moved integer-typed subscripts to count from 0; this moves them back."""
+        from sqlglot.optimizer.annotate_types import annotate_types
+
+        index = self.compile(node)
+        shifted = annotate_types(node.copy(), dialect="postgres").type
+        if shifted is not None and shifted.this in exp.DataType.INTEGER_TYPES:
+            return self.binary_op("+", index, constant(1, INT4))
+        return index
 
     # -- conditionals ----------------------------------------------------------------------
 
@@ -794,7 +810,9 @@ class Compiler:
                     return value(row)
             return otherwise(row)
 
-        return Expr(result_type, run, name="case")
+        # FigureColname: a CASE takes its ELSE's name when that is a column or a function call
+        name = results[-1].name if default is not None and _name_strength(default) > 1 else "case"
+        return Expr(result_type, run, name=name)
 
     def _coalesce(self, node: exp.Expr) -> Expr:
         exprs = [self.compile(e) for e in [node.this, *node.expressions]]
@@ -847,7 +865,11 @@ class Compiler:
             result = self._apply(lambda v: v[:n].ljust(n) if pad else v[:n], target, [self.coerce(inner, target(-1), explicit=True)])
         else:
             result = self.coerce(inner, target, explicit=True)
-        result.name = _type_column_name(target) if inner.name == "?column?" or isinstance(node.this, (exp.Literal, exp.Boolean)) else inner.name
+        innermost = node.this
+        while isinstance(innermost, exp.Cast):
+            innermost = innermost.this
+        literal_like = isinstance(innermost, (exp.Literal, exp.Boolean, exp.Null)) or inner.name == "?column?"  # as FigureColname
+        result.name = _type_column_name(target) if literal_like else inner.name
         return result
 
     def _like(self, node: exp.Expr) -> Expr:
@@ -868,6 +890,15 @@ class Compiler:
         else:
             result = self._apply(lambda s, p: patterns.like(p, case_insensitive, **kwargs)(s), BOOL, [subject, pattern])
         return self._apply(lambda v: not v, BOOL, [result]) if negate else result
+
+    def _escape(self, node: exp.Escape) -> Expr:
+        """``a [NOT] LIKE p ESCAPE e`` as sqlglot reads it when NOT is present: the escape outside the LIKE."""
+        inner = node.this
+        if not isinstance(inner, (exp.Like, exp.ILike)):
+            raise SqlError(f"unsupported expression: {node.sql('postgres')}", sqlstate="0A000")
+        rebuilt = inner.copy()
+        rebuilt.set("expression", exp.Escape(this=inner.expression.copy(), expression=node.expression.copy()))
+        return self._like(rebuilt)
 
     def _regex(self, node: exp.Expr) -> Expr:
         flags = "i" if isinstance(node, exp.RegexpILike) else ""
@@ -921,11 +952,11 @@ class Compiler:
 
     def _vector_as_array(self, e: Expr) -> Expr:
         """int2vector and oidvector reach array functions as the arrays they are (int2[], oid[])."""
-        if not sysfuncs.is_vector(e.type):
+        if not sysview.is_vector(e.type):
             return e
         from engine import arrays
 
-        return Expr(arrays.array_type(sysfuncs.vector_element(e.type)), e.fn, e.const, e.value, e.name, e.slot)
+        return Expr(arrays.array_type(sysview.vector_element(e.type)), e.fn, e.const, e.value, e.name, e.slot)
 
     def _sequence_call(self, name: str, arg_nodes: list[exp.Expr]) -> Expr:
         args = [self.compile(a) for a in arg_nodes]
@@ -961,12 +992,27 @@ class Compiler:
     def _dot(self, node: exp.Dot) -> Expr:
         """``pg_catalog.f(...)``: a schema-qualified call of a built-in function."""
         schema, inner = node.this, node.expression
-        if isinstance(schema, (exp.Identifier, exp.Column)) and schema.name.lower() == "pg_catalog" and isinstance(inner, exp.Func):
+        if isinstance(schema, exp.Paren) and isinstance(inner, exp.Identifier):
+            return self._field(self.compile(schema.this), inner.name)
+        if isinstance(schema, (exp.Identifier, exp.Column)) and schema.name.lower() in ("pg_catalog", "information_schema") and isinstance(inner, exp.Func):
             result = self.compile(inner)
             return result
         if isinstance(schema, (exp.Identifier, exp.Column)) and isinstance(inner, exp.Func):
             raise SqlError(f'schema "{schema.name}" does not exist', sqlstate="3F000")
         raise SqlError(f"unsupported expression: {node.sql('postgres')}", sqlstate="0A000")
+
+    def _field(self, row: Expr, name: str) -> Expr:
+        """``(row).field``: one field of a record value."""
+        from engine.types import RecordType
+
+        if not isinstance(row.type, RecordType):
+            raise SqlError(f"column notation .{name} applied to type {row.type.name}, which is not a composite type", sqlstate="42809")
+        index = next((i for i, (n, _) in enumerate(row.type.fields) if n == name), None)
+        if index is None:
+            raise SqlError(f'could not identify column "{name}" in record data type', sqlstate="42703")
+        result = self._apply(lambda r: r[index], row.type.fields[index][1], [row])
+        result.name = name
+        return result
 
     def _operator(self, node: exp.Operator) -> Expr:
         """``a OPERATOR(pg_catalog.~) b``: an operator named with its schema."""
@@ -1054,11 +1100,15 @@ def _cast(source: SqlType, target: SqlType, env: Env) -> Callable[[Any], Any]:
     from engine import arrays, jsonb
 
     if target.base in REG_TYPES and source.base != target.base:
-        found = sysfuncs.reg_cast(source, target, env)
+        found = sysview.reg_cast(source, target, env)
         if found is not None:
             return found
-    if sysfuncs.is_vector(source) and target.base == "_" + sysfuncs.VECTOR_ELEMENTS[source.base]:
-        return lambda value: value  # int2vector to int2[], oidvector to oid[]: the same elements
+    if sysview.is_vector(source) and target.base.startswith("_"):  # int2vector to int2[], oidvector to oid[] or regtype[]
+        element = sysview.vector_element(source)
+        if target.base == "_" + element.base:
+            return lambda value: value
+        convert = _cast(element, arrays.element_type(target), env)
+        return lambda value: tuple(None if v is None else convert(v) for v in value)
 
     for module in (jsonb, arrays):
         found = module.cast(source, target)
@@ -1131,6 +1181,20 @@ def _compare_fast(fn: Callable[[Any, Any], Any], args: list[Expr]) -> Fn | None:
     return None
 
 
+def _name_strength(node: exp.Expr) -> int:
+    """How surely PostgreSQL's FigureColname names a column after ``node``: 2 for columns and calls, 1 for casts of others."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Cast):
+        return 2 if _name_strength(node.this) > 1 else 1
+    if isinstance(node, exp.Case):
+        default = node.args.get("default")
+        return 2 if default is not None and _name_strength(default) > 1 else 1
+    if isinstance(node, (exp.Column, exp.Dot, exp.Func)):
+        return 2
+    return 0
+
+
 def _output_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Column):
         return node.name
@@ -1191,6 +1255,7 @@ _HANDLERS: dict[type, Callable[[Compiler, Any], Expr]] = {
     exp.CurrentCatalog: Compiler._session_value,
     exp.CurrentDatabase: Compiler._session_value,
     exp.Dot: Compiler._dot,
+    exp.Escape: Compiler._escape,
     exp.Operator: Compiler._operator,
     exp.AtTimeZone: Compiler._at_time_zone,
     exp.Collate: Compiler._collate,

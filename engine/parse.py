@@ -57,7 +57,7 @@ class Utility:
 _EXPLAIN_OPTIONS = re.compile(r"\s*(?:\((?:[^)]*)\)\s*|(?:analyze|verbose)\s+)*", re.IGNORECASE)
 UTILITY_COMMANDS = frozenset(("begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release", "set", "show", "reset",
                               "explain", "discard", "declare", "fetch", "move", "close", "copy", "listen", "unlisten", "notify",
-                              "deallocate", "checkpoint", "vacuum", "analyze"))
+                              "deallocate", "checkpoint", "vacuum", "analyze", "prepare", "execute"))
 # CREATE/ALTER/DROP of these objects are utilities too: ("create", "role"), ("drop", "database"), ...
 UTILITY_OBJECTS = frozenset(("role", "user", "group", "database"))
 
@@ -106,7 +106,7 @@ def _statement(sql: str, tokens: list[Token]) -> exp.Expr | Utility:
 
 
 _RAW_TAIL = frozenset((TokenType.COMMAND, TokenType.FETCH))
-_WHOLE_TEXT = frozenset(("declare", "copy"))  # utilities that wrap a query keep their whole text in ``rest``
+_WHOLE_TEXT = frozenset(("declare", "copy", "prepare", "execute"))  # utilities that wrap a query keep their whole text in ``rest``
 
 
 def _is_plain_set(tokens: list[Token]) -> bool:
@@ -204,9 +204,17 @@ _OBJECT_IDENTIFIERS = frozenset(("oid", "regclass", "regtype", "regproc", "regpr
 
 
 def _array_type_names(tokens: list[Token]) -> list[Token]:
-    """``oid[]`` and ``regclass[]``: sqlglot reads these type words only bare, so as names they become plain words."""
-    out = list(tokens)
-    for i, token in enumerate(out[:-1]):
-        if token.token_type == TokenType.OBJECT_IDENTIFIER and out[i + 1].token_type == TokenType.L_BRACKET and token.text.lower() in _OBJECT_IDENTIFIERS:
-            out[i] = _token(TokenType.VAR, token.text, token)
+    """``oid[]`` and ``regclass[]``: sqlglot reads these type words only bare, so their array types are
+    written as PostgreSQL's internal names (``_oid``, ``_regclass``)."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if (token.token_type == TokenType.OBJECT_IDENTIFIER and token.text.lower() in _OBJECT_IDENTIFIERS and i + 2 < len(tokens)
+                and tokens[i + 1].token_type == TokenType.L_BRACKET and tokens[i + 2].token_type == TokenType.R_BRACKET):
+            out.append(_token(TokenType.VAR, "_" + token.text.lower(), token))
+            i += 3
+            continue
+        out.append(token)
+        i += 1
     return out

@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from catalog.objects import Table, View
-from engine import aggregates, plan, sysfuncs, windows
+from engine import aggregates, plan, sysfuncs, systables, sysview, windows
 from engine.errors import SqlError
 from engine.expr import (
     AGGREGATE_NAMES, INT8, TEXT, Column, Compiler, Env, Expr, Scope, SubqueryPlanner, and_or,
@@ -375,7 +375,9 @@ class Planner(SubqueryPlanner):
         aliases = {item.alias_or_name for item, _ in items}
         for i, (item, join) in enumerate(items):
             side = (join.side or "").upper() if join is not None else ""
-            lateral_scope = Scope(_columns_of(pending + joined_rel), outer) if isinstance(item, exp.Lateral) else None
+            earlier = pending + joined_rel
+            lateral = isinstance(item, exp.Lateral) or (_is_function_item(item) and _mentions(item, earlier))  # functions in FROM see earlier items
+            lateral_scope = Scope(_columns_of(earlier), outer) if lateral else None
             relation = self._relation(item, outer if lateral_scope is None else lateral_scope)
             if lateral_scope is not None:
                 relation.lateral = True
@@ -431,8 +433,15 @@ class Planner(SubqueryPlanner):
         alias_node = item.args.get("alias")
         alias = alias_node.name if alias_node is not None and alias_node.name else None
         names = [c.name for c in alias_node.columns] if alias_node is not None and alias_node.args.get("columns") else None
+        if isinstance(item, exp.Unnest):  # unnest(...) WITH ORDINALITY
+            if len(item.expressions) != 1:
+                raise SqlError("unnest of several arrays is not supported", sqlstate="0A000")
+            offset = item.args.get("offset")  # sqlglot keeps the ordinality column's name here
+            if isinstance(offset, exp.Identifier):
+                names = [*(names or [alias or "unnest"]), offset.name]
+            return self._function_relation(exp.Explode(this=item.expressions[0]), alias, names, outer, offset is not None)
         if isinstance(item, exp.Table) and isinstance(item.this, exp.Func):
-            if item.db and item.db.lower() != "pg_catalog":
+            if item.db and item.db.lower() not in ("pg_catalog", "information_schema"):
                 raise SqlError(f'schema "{item.db}" does not exist', sqlstate="3F000")
             return self._function_relation(item.this, alias, names, outer, bool(item.args.get("ordinality")))
         if isinstance(item, exp.Table):
@@ -444,7 +453,7 @@ class Planner(SubqueryPlanner):
                 node, columns = cte
                 alias = alias or name
                 return Relation(alias, node, _renamed(columns, names, alias))
-            system = sysfuncs.find_system_relation(self.session, name, schema) if cte is None else None
+            system = systables.find_system_relation(self.session, name, schema) if cte is None else None
             if system is not None:
                 return _system_relation(system, alias or name, names)
             obj = self.session.resolve_relation(name, schema)
@@ -962,9 +971,15 @@ class Planner(SubqueryPlanner):
             out_columns, produce, coerce_to = _unpack_setfunc(found)
             if coerce_to:
                 args = [compiler.coerce(a, t) for a, t in zip(args, coerce_to)]
-            new_replacements[sql] = (width + len(specs), out_columns[0][1])
+            value_type = out_columns[0][1]
+            if len(out_columns) > 1:  # a row of several columns is one record value here
+                from engine.types import record_type
+
+                value_type = record_type(tuple(out_columns))
+                produce = _as_records(produce)
+            new_replacements[sql] = (width + len(specs), value_type)
             specs.append(([a.fn for a in args], produce))
-            types.append(out_columns[0][1])
+            types.append(value_type)
         columns = list(source.columns) + [Column(None, "", t) for t in types]
         post = Scope(list(scope.columns) + [Column(None, "\x00set", t, hidden=True) for t in types], scope.parent)
         post.ungrouped = scope.ungrouped
@@ -1021,7 +1036,11 @@ class ProjectSet(plan.Node):
 
 
 _SET_RETURNING = frozenset(("unnest", "generate_series", "generate_subscripts", "jsonb_array_elements", "jsonb_array_elements_text",
-                            "jsonb_each", "jsonb_each_text", "jsonb_object_keys", "pg_partition_ancestors", "pg_get_keywords"))
+                            "jsonb_each", "jsonb_each_text", "jsonb_object_keys", "pg_partition_ancestors", "pg_get_keywords", "_pg_expandarray"))
+
+
+def _as_records(produce: Callable[..., Iterable[tuple]]) -> Callable[..., Iterable[tuple]]:
+    return lambda *values: ((row,) for row in produce(*values))
 
 
 def _set_call_parts(call: exp.Expr) -> tuple[str, list[exp.Expr]]:
@@ -1049,14 +1068,31 @@ def _set_returning_calls(items: list[exp.Expr]) -> list[exp.Expr]:
     return found
 
 
+def _is_function_item(item: exp.Expr) -> bool:
+    return isinstance(item, exp.Unnest) or (isinstance(item, exp.Table) and isinstance(item.this, exp.Func))
+
+
+def _mentions(item: exp.Expr, relations: list[Relation]) -> bool:
+    """Whether a FROM item's expressions name a column of ``relations`` (earlier items of the same FROM)."""
+    for column in item.find_all(exp.Column):
+        if column.table:
+            if any(r.alias == column.table for r in relations):
+                return True
+        elif any(c.name == column.name and not c.hidden for r in relations for c in r.columns):
+            return True
+    return False
+
+
 def _system_relation(relation: Any, alias: str, names: list[str] | None) -> Relation:
     """A pg_catalog or information_schema relation: its rows generated from the catalog once per execution."""
-    columns = [Column(alias, names[i] if names and i < len(names) else n, t) for i, (n, t) in enumerate(sysfuncs.column_types(relation))]
+    columns = [Column(alias, names[i] if names and i < len(names) else n, t) for i, (n, t) in enumerate(systables.column_types(relation))]
+    if relation.kind == "r":  # a catalog table's rows carry the hidden system column tableoid
+        columns.append(Column(alias, "tableoid", sysview.OID, hidden=True))
     cache: list[Any] = [None, -1, None]
 
     def rows(env: Env) -> list[tuple]:
         if cache[0] is not env or cache[1] != env.run:
-            cache[2] = sysfuncs.relation_rows(relation, env)
+            cache[2] = systables.relation_rows(relation, env)
             cache[0], cache[1] = env, env.run
         return cache[2]
 
@@ -1333,6 +1369,8 @@ def _item_name(node: exp.Expr, name: str) -> str:
         return _set_call_parts(node)[0]
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
         return _item_name(node.expression, name)
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+        return node.expression.name
     if _is_aggregate(node):
         return _aggregate_parts(node)[0]
     return name

@@ -53,6 +53,7 @@ DEFAULT_SETTINGS = {
     "tcp_keepalives_idle": "0", "tcp_keepalives_interval": "0", "tcp_keepalives_count": "0", "block_size": "8192",
     "data_checksums": "off", "max_connections": "200", "port": "5433", "listen_addresses": "127.0.0.1",
     "wal_level": "replica", "shared_buffers": "128MB", "maintenance_work_mem": "64MB", "effective_cache_size": "4GB",
+    "password_encryption": "scram-sha-256",
 }
 # Settings a server reports to the client in ParameterStatus, at startup and whenever they change
 REPORTED_SETTINGS = ("application_name", "client_encoding", "DateStyle", "default_transaction_read_only", "in_hot_standby",
@@ -99,6 +100,7 @@ class Prepared:
     rows: Callable[[Env], Iterator[tuple]] | None = None
     param_types: tuple[SqlType, ...] = ()
     portal: Portal | None = None  # the portal streaming from env, if any
+    quick: bool = False  # a point read: bounded work, no writes, no calls (a server may run it on its event loop)
 
 
 @dataclass(eq=False)
@@ -110,6 +112,7 @@ class Statement:
     given: tuple[SqlType, ...]  # parameter types as Parse gave them (unknown where not given)
     param_types: list[SqlType]
     columns: list[Column] | None
+    quick: bool = False  # see Prepared.quick
     wire: dict = field(default_factory=dict)  # the protocol layer's per-statement cache (parameter decoders)
 
 
@@ -126,6 +129,8 @@ class Portal:
     result: Result | None = None
     pending: list[tuple] = field(default_factory=list)
     done: bool = False
+    scroll: list[tuple] | None = None  # a SCROLL cursor's rows, and its position in them (0: before the first)
+    position: int = 0
 
     def tag_done(self, count: int) -> str:
         if self.result is not None:
@@ -153,8 +158,8 @@ class Session:
         self.last_value: int | None = None
         self._notices: list[str] = []
         self.block = False  # inside begin_block .. end_block
-        self.discarded = 0  # bumped by DISCARD ALL, which also drops the protocol's prepared statements
         self._active: Portal | None = None
+        self.named_statements: dict[str, Statement] = {}  # PREPARE's and the protocol's named statements
         self.portals: dict[str, Portal] = {}  # the extended protocol's portals and SQL cursors share one namespace
         self._cancel_lock = threading.Lock()
         self._running: int | None = None  # thread id of the statement cancel() may interrupt
@@ -218,10 +223,7 @@ class Session:
         """The roles: the server's, or an embedded database's own (kept in its log, cached on the Database)."""
         if self.cluster is not None:
             return self.cluster.role_store
-        store = getattr(self.db, "role_store", None)
-        if store is None:
-            store = self.db.role_store = RoleStore(self.db.store)
-        return store
+        return self.db.role_store
 
     def roles(self) -> list[Role]:
         """Every role; an embedded database without roles yet has its user as bootstrap superuser."""
@@ -409,7 +411,7 @@ class Session:
         finally:
             if opened:
                 self.tx = None
-        return Statement(sql, node, given, list(prepared.param_types), prepared.columns)
+        return Statement(sql, node, given, list(prepared.param_types), prepared.columns, quick=prepared.quick)
 
     def bind(self, name: str, statement: Statement, params: Sequence[Any]) -> Portal:
         """A portal: the statement with parameter values, not yet run. Replaces an unnamed portal."""
@@ -450,7 +452,7 @@ class Session:
             portal.done = True
             self.statement_done(tx)
             return rows, Result(f"SELECT {len(rows)}", rowcount=len(rows), notices=self._notices)
-        rows = portal.pending[:max_rows] if max_rows else portal.pending
+        rows = portal.pending[:max_rows] if max_rows else list(portal.pending)
         del portal.pending[: len(rows)]
         if max_rows and portal.pending:
             return rows, None
@@ -560,7 +562,8 @@ class Session:
                 rows = list(node.rows(env))
                 return Result(f"SELECT {len(rows)}", planned.columns, rows, len(rows))
 
-            return Prepared("select", env, run_query, planned.columns, rows=node.rows, param_types=_resolved(planner.param_types))
+            return Prepared("select", env, run_query, planned.columns, rows=node.rows, param_types=_resolved(planner.param_types),
+                            quick=_is_quick(statement, node))
         if isinstance(statement, (exp.Insert, exp.Update, exp.Delete)):
             planner.returning_columns = None
             if isinstance(statement, exp.Insert):
@@ -598,6 +601,19 @@ class Session:
             from engine import cluster
 
             return cluster.execute(self, command, words)
+        if command in ("prepare", "execute", "deallocate"):
+            from engine import prepared
+
+            return getattr(prepared, command)(self, u, params, param_types)
+        if command in ("vacuum", "analyze", "checkpoint"):
+            # an append-only log has nothing to vacuum, and plans use no statistics: accepted, as no-ops
+            if command == "vacuum" and self.in_transaction:
+                raise SqlError("VACUUM cannot run inside a transaction block", sqlstate="25001")
+            return Result(command.upper())
+        if command == "unlisten":
+            return Result("UNLISTEN")  # nothing is ever listened to (asyncpg's pool reset sends UNLISTEN *)
+        if command in ("listen", "notify"):
+            raise SqlError(f"{command.upper()} is not supported", sqlstate="0A000")
         if command in ("declare", "fetch", "move", "close"):
             from engine import cursors
 
@@ -666,7 +682,7 @@ class Session:
             if words[:1] == ("all",):
                 self.settings = dict(self.defaults)
                 self.portals.clear()
-                self.discarded += 1
+                self.named_statements.clear()
             return Result(f"DISCARD {' '.join(words).upper()}")
         if command == "explain":
             return self._explain(u.rest, params, param_types)
@@ -781,6 +797,19 @@ def _read_only(words: tuple[str, ...], default: bool) -> bool:
         if first == "read" and second in ("only", "write"):
             default = second == "only"
     return default
+
+
+def _is_quick(statement: exp.Expr, node: Any) -> bool:
+    """A query whose cost is bounded by a few point reads: key lookups under projections, filters and limits,
+    with no function calls or subqueries that could take long."""
+    from engine import plan
+
+    while isinstance(node, (plan.Project, plan.Filter, plan.Limit)):
+        node = node.child
+    if not isinstance(node, (plan.KeyLookup, plan.Values)):
+        return False
+    return not any(isinstance(n, (exp.Func, exp.Select, exp.SetOperation)) and not isinstance(n, exp.Cast)
+                   for n in statement.walk() if n is not statement)
 
 
 def _take(rows: Iterator[tuple], limit: int) -> list[tuple]:

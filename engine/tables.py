@@ -84,6 +84,7 @@ class TableInfo:
         self.table = table
         self.oid = table.oid
         self.name = table.name
+        self.schema_name: str | None = getattr(catalog.objects.get(table.schema_oid), "name", None)  # for errors' schema field
         self.width = len(table.columns)
         self.types: list[SqlType] = [column_type(c.type_name, c.typmod) for c in table.columns]
         self.prefix = layout.row_prefix(table.oid)
@@ -158,7 +159,7 @@ class TableCache:
 def unique_violation(info: TableInfo, name: str, positions: Sequence[int], row: Sequence[Any]) -> SqlError:
     error = SqlError(f'duplicate key value violates unique constraint "{name}"', sqlstate="23505",
                      detail=f"Key {info.key_text(positions, row)} already exists.")
-    error.table, error.constraint = info.name, name
+    error.schema, error.table, error.constraint = info.schema_name, info.name, name
     return error
 
 

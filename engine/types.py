@@ -408,13 +408,40 @@ def format_vector(value: tuple) -> str:
     return " ".join(str(v) for v in value)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordType(SqlType):
+    """An anonymous row (PostgreSQL's record): a set-returning function's row used as one value; fields by name."""
+
+    fields: tuple[tuple[str, SqlType], ...] = ()
+
+
+def record_type(fields: tuple[tuple[str, SqlType], ...]) -> RecordType:
+    """The record type of these (name, type) fields; values are tuples, shown as record_out shows them: (a,b)."""
+    formats = [t.format for _, t in fields]
+
+    def format_record(value: tuple) -> str:
+        parts = []
+        for f, v in zip(formats, value):
+            if v is None:
+                parts.append("")
+                continue
+            text = f(v)
+            parts.append(text if text and not any(c in text for c in '(),"\\ ') else '"' + text.replace("\\", "\\\\").replace('"', '""') + '"')
+        return "(" + ",".join(parts) + ")"
+
+    def parse_record(text: str, typmod: int = -1) -> tuple:
+        raise DataError("input of anonymous composite types is not implemented", sqlstate="0A000")
+
+    return RecordType("record", 2249, KeyType.BYTES, parse_record, format_record, -1, fields)
+
+
 REG_TYPES = ("regproc", "regprocedure", "regoper", "regoperator", "regclass", "regtype", "regconfig", "regdictionary",
              "regnamespace", "regrole", "regcollation")
 _REG_OIDS = {"regproc": 24, "regprocedure": 2202, "regoper": 2203, "regoperator": 2204, "regclass": 2205, "regtype": 2206,
              "regconfig": 3734, "regdictionary": 3769, "regnamespace": 4089, "regrole": 4096, "regcollation": 4191}
 # types we only carry (their values pass through as text): pg_node_tree holds an expression's SQL text
 _OPAQUE = {"pg_node_tree": 194, "aclitem": 1033, "inet": 869, "pg_lsn": 3220, "tid": 27, "anyarray": 2277,
-           "pg_ndistinct": 3361, "pg_dependencies": 3402, "pg_mcv_list": 5017}
+           "pg_ndistinct": 3361, "pg_dependencies": 3402, "pg_mcv_list": 5017, "pg_statistic_array": 10028}  # the last: _pg_statistic
 SYSTEM_ARRAY_OIDS = {
     "name": 1003, "char": 1002, "oid": 1028, "int2vector": 1006, "oidvector": 1013, "xid": 1011, "cid": 1012, "tid": 1010,
     "xid8": 271, "aclitem": 1034, "inet": 1041, "pg_lsn": 3221, "regproc": 1008, "regprocedure": 2207, "regoper": 2208,
@@ -460,7 +487,7 @@ _DISPLAY = {
     "bpchar": "character", "bytea": "bytea", "uuid": "uuid", "date": "date", "time": "time without time zone",
     "timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone", "interval": "interval",
     "unknown": "unknown", "json": "json", "jsonb": "jsonb", "name": "name", "char": '"char"', "oid": "oid", "xid": "xid",
-    "cid": "cid", "xid8": "xid8", "int2vector": "int2vector", "oidvector": "oidvector",
+    "cid": "cid", "xid8": "xid8", "int2vector": "int2vector", "oidvector": "oidvector", "record": "record",
     **{name: name for name in (*REG_TYPES, *_OPAQUE)},
 }
 _DISPLAY.update({f"_{base}": f"{name}[]" for base, name in list(_DISPLAY.items()) if base != "unknown"})
@@ -518,11 +545,12 @@ def lookup(name: str, *modifiers: int) -> SqlType:
             return lookup(_INFORMATION_SCHEMA_DOMAINS[lowered])
     if lowered in ('"char"', "_char"):  # the one-byte "char", not char(1)
         if lowered == "_char":
-            from engine.sysfuncs import CHAR_ARRAY
+            from engine.sysview import CHAR_ARRAY
 
             return CHAR_ARRAY
         return BY_NAME["char"]
     if lowered.endswith("[]") or (lowered.startswith("_") and lowered[1:] in BY_NAME):
+        import engine.sysview  # noqa: F401  (registers the arrays of the system types: name[], oid[], ...)
         from engine.arrays import array_type
 
         element = lookup(name[:-2].rstrip() if lowered.endswith("[]") else name[1:], *modifiers)

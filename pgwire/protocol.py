@@ -35,17 +35,36 @@ class Protocol:
         self.session = session
         self.send = send
         self.out = bytearray()
-        self.statements: dict[str, Statement] = {}
+        self.statements = session.named_statements  # shared with SQL's PREPARE / EXECUTE / DEALLOCATE
         self.formats: dict[str, tuple[int, ...]] = {}  # result format codes per portal
         self.skipping = False  # after an error in the extended protocol, until Sync
         self.in_sync_block = False
         self.copy: _CopyIn | None = None
         self.closed = False
         self.reported = {name: session.settings.get(name, "") for name in REPORTED_SETTINGS}
-        self._discarded = session.discarded
         self._row_codecs: dict[tuple, tuple[Any, Callable, list[codecs.Field]]] = {}
 
     # -- dispatch ------------------------------------------------------------------------------
+
+    def quick(self, frames: Sequence[tuple[bytes, bytes]]) -> bool:
+        """Whether a batch is only Bind/Describe/Execute/Sync of quick (point-read) statements, with nothing to
+        commit: its cost is bounded, so the server may run it on the event loop and save a thread hop."""
+        if self.copy is not None or self.skipping:
+            return False
+        tx = self.session.tx
+        if tx is not None and tx.writes and not tx.explicit:
+            return False  # Sync would commit them, and a commit waits for fsync
+        statements = self.statements
+        for kind, payload in frames:
+            if kind == b"B":
+                end = payload.find(b"\x00")
+                name = payload[end + 1 : payload.find(b"\x00", end + 1)].decode(errors="replace")
+                statement = statements.get(name)
+                if statement is None or not statement.quick:
+                    return False
+            elif kind not in b"EDS" or len(kind) != 1:
+                return False
+        return True
 
     def process(self, frames: Sequence[tuple[bytes, bytes]]) -> bytes:
         """Handle a batch of frames; returns what is left to send (a ProtocolViolation ends the session)."""
@@ -68,6 +87,10 @@ class Protocol:
                 handler(self, payload)
             except SqlError as error:
                 self._extended_error(error)
+            except ProtocolViolation:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug fails the statement, not the session or the server
+                self._extended_error(internal_error(exc))
         out = bytes(self.out)
         self.out.clear()
         return out
@@ -98,9 +121,6 @@ class Protocol:
 
     def _ready(self) -> None:
         session = self.session
-        if session.discarded != self._discarded:
-            self._discarded = session.discarded
-            self.statements.clear()
         for name, last in self.reported.items():
             value = session.settings.get(name, "")
             if value != last:
@@ -140,9 +160,9 @@ class Protocol:
                 result = session.run_statement(statement, (sql, i), (), ())
                 self._result(result, self._codecs(result.columns, ()) if result.columns is not None else None, describe=True)
             session.end_block()
-        except SqlError as error:
+        except Exception as exc:  # noqa: BLE001 - SqlError, or a bug reported as XX000
             session.abort_block()
-            self.error(error)
+            self.error(exc if isinstance(exc, SqlError) else internal_error(exc))
         self._ready()
 
     def _result(self, result: Result, row_codecs: tuple | None, describe: bool) -> None:
@@ -363,8 +383,8 @@ class Protocol:
             else:
                 message = Reader(payload).cstring()
                 raise SqlError(f"COPY from stdin failed: {message}", sqlstate="57014")
-        except SqlError as error:
-            self._copy_failed(error)
+        except Exception as exc:  # noqa: BLE001 - SqlError, or a bug reported as XX000
+            self._copy_failed(exc if isinstance(exc, SqlError) else internal_error(exc))
             if kind in b"cf":
                 self._copy_end(None)
 
@@ -405,6 +425,12 @@ class _CopyIn:
         self.reader = reader
         self.resume = resume
         self.failed = False
+
+
+def internal_error(exc: Exception) -> SqlError:
+    """An unexpected exception, logged with its traceback and reported to the client as XX000."""
+    log.exception("internal error")
+    return SqlError(f"internal error: {type(exc).__name__}: {exc}", sqlstate="XX000")
 
 
 _ERROR_EXTRAS = (("s", "schema"), ("t", "table"), ("c", "column"), ("d", "datatype"), ("n", "constraint"))

@@ -214,8 +214,9 @@ class _Connection:
         session = Session(db, user, database=name, cluster=server.cluster)
         session.defaults.update(is_superuser="on" if role.superuser else "off", server_version=f"{SERVER_VERSION} (immusql {_version()})")
         session.settings.update(is_superuser=session.defaults["is_superuser"], server_version=session.defaults["server_version"])
+        database_oid = next((oid for oid, db_name in server.cluster.databases() if db_name == name), 0)
         try:
-            for key, value in _startup_settings(params):
+            for key, value in [*role.settings(database_oid).items(), *_startup_settings(params)]:
                 session.set_startup(key, value)
         except SqlError as error:
             await self.fatal(error.sqlstate, error.message)
@@ -262,7 +263,7 @@ class _Connection:
                 buffer += data
                 continue
             try:
-                out = await run(pool, protocol.process, frames)
+                out = protocol.process(frames) if protocol.quick(frames) else await run(pool, protocol.process, frames)
             except ProtocolViolation as error:
                 await self.fatal(error.sqlstate, error.message)
                 return
