@@ -2,7 +2,7 @@
 
 The rows come from catalog.pg_catalog and catalog.information_schema over a SystemContext
 built here from the statement's transaction and session, with the engine's renderings of
-stored expressions. Rows that depend only on the catalog are cached per catalog version.
+stored expressions. Rows that depend only on the catalog are cached per catalog snapshot.
 """
 
 from __future__ import annotations
@@ -44,25 +44,25 @@ def find_system_relation(session: Any, name: str, schema: str | None) -> pgc.Sys
 
 _SESSION_DEPENDENT = frozenset(("pg_settings", "pg_stat_activity", "pg_prepared_statements", "pg_roles", "pg_user", "pg_authid", "pg_shadow", "pg_auth_members",
                                 "pg_database", "pg_group"))
-_ROWS_CACHE: OrderedDict[tuple, list[tuple]] = OrderedDict()
+_ROWS_CACHE: OrderedDict[tuple, tuple[Any, list[tuple]]] = OrderedDict()  # key -> (catalog, rows)
 
 
 def column_types(relation: pgc.SystemRelation) -> list[tuple[str, SqlType]]:
+    """(name, type) of a system relation's columns, as the engine's types."""
     return [(c.name, system_type(c.type_name, engine_typmod(c.type_name, c.typmod))) for c in relation.columns]
 
 
 def relation_rows(relation: pgc.SystemRelation, env: Any) -> list[tuple]:
     """A system relation's rows as of the statement's transaction, reg* columns as RegOid values."""
-    session = env.tx.session
     catalog = env.tx.catalog
     view = view_from_env(env)
     key = None
     if relation.name not in _SESSION_DEPENDENT:
-        key = (id(session.db), catalog.version, view.search_path, view.user, relation.oid)
+        key = (id(catalog), view.search_path, view.user, relation.oid)
         cached = _ROWS_CACHE.get(key)
-        if cached is not None:
+        if cached is not None and cached[0] is catalog:  # the very snapshot (an id alone could be reused)
             _ROWS_CACHE.move_to_end(key)
-            return cached
+            return cached[1]
     ctx = system_context(env)
     found = list(pgc.rows(relation, ctx))
     regs = [(i, c.type_name.lstrip("_"), c.type_name.startswith("_")) for i, c in enumerate(relation.columns) if c.type_name.lstrip("_") in REG_TYPES]
@@ -78,7 +78,7 @@ def relation_rows(relation: pgc.SystemRelation, env: Any) -> list[tuple]:
     if relation.kind == "r":
         found = [(*row, relation.oid) for row in found]  # tableoid
     if key is not None:
-        _ROWS_CACHE[key] = found
+        _ROWS_CACHE[key] = (catalog, found)
         if len(_ROWS_CACHE) > 256:
             _ROWS_CACHE.popitem(last=False)
     return found

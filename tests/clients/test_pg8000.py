@@ -68,7 +68,7 @@ def test_types_round_trip_through_a_table(native, pg) -> None:
     marks = ", ".join(f":p{i}" for i in range(len(ROUND_TRIP)))
     values = {f"p{i}": v for i, v in enumerate(ROUND_TRIP.values())}
     native.run(f"INSERT INTO p8_types VALUES (1, {marks})", **values)
-    native.run(f"INSERT INTO p8_types (id) VALUES (2)")
+    native.run("INSERT INTO p8_types (id) VALUES (2)")
     row, empty = native.run("SELECT * FROM p8_types ORDER BY id")
     assert row[0] == 1 and row[1:] == list(ROUND_TRIP.values())
     assert empty == [2] + [None] * len(ROUND_TRIP)
