@@ -20,7 +20,7 @@ from engine.errors import SqlError
 from engine.expr import Column, Env, Expr, Scope
 from engine.parse import parse_expression
 from engine.select import KEY_COLUMN, Planner
-from engine.sysfuncs import parameter_type
+from engine.sysview import parameter_type
 from engine.tables import TableInfo, write_row
 from engine.types import BY_NAME
 

@@ -149,6 +149,7 @@ class Session:
         self.db = db
         self.database_name = database or os.path.basename(db.path.rstrip("/"))
         self.cluster = cluster  # the server's Cluster (databases, roles); None when embedded
+        self.backend_pid = 0  # the id a server gave this session in BackendKeyData (0: embedded)
         self.defaults = dict(DEFAULT_SETTINGS, user=user, session_authorization=user)  # what RESET returns to
         self.settings = dict(self.defaults)
         self.tx: Transaction | None = None  # the open explicit transaction, if any

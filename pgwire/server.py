@@ -222,7 +222,7 @@ class _Connection:
             await self.fatal(error.sqlstate, error.message)
             return False
         self.protocol = Protocol(session, self._send_from_worker)
-        self.pid = next(server._pids)
+        self.pid = session.backend_pid = next(server._pids)  # pg_backend_pid() answers what BackendKeyData said
         secret = secrets.randbits(32)
         server.connections[self.pid] = (secret, self.protocol)
         out = [m.AUTH_OK]
