@@ -18,7 +18,7 @@ from engine.arrays import array_type
 from engine.errors import SqlError
 from engine.expr import Column
 from engine.parse import Utility
-from engine.session import REPORTED_SETTINGS, Portal, Result, Session, Statement
+from engine.session import REPORTED_SETTINGS, Portal, Result, Session
 from engine.types import BY_NAME, SqlType
 from pgwire import codecs
 from pgwire import messages as m
