@@ -8,6 +8,7 @@ so a repeated statement is neither parsed nor planned again.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import os
@@ -404,15 +405,21 @@ class Session:
             given += (UNKNOWN,) * (_placeholder_count(node) - len(given))
         if node is None or isinstance(node, Utility) or _is_ddl(node):
             return Statement(sql, node, given, list(_resolved(list(given))), None)
-        opened = self.tx is None
-        if opened:
-            self.tx = Transaction(self.db, explicit=False, session=self)
-        try:
+        with self._planning():
             prepared = self.prepare(node, (sql, 0), given)
-        finally:
-            if opened:
-                self.tx = None
         return Statement(sql, node, given, list(prepared.param_types), prepared.columns, quick=prepared.quick)
+
+    @contextlib.contextmanager
+    def _planning(self) -> Iterator[None]:
+        """Plan in the open transaction, or outside one in a throwaway transaction that reads the catalog as of now."""
+        if self.tx is not None:
+            yield
+            return
+        self.tx = Transaction(self.db, explicit=False, session=self)
+        try:
+            yield
+        finally:
+            self.tx = None
 
     def bind(self, name: str, statement: Statement, params: Sequence[Any]) -> Portal:
         """A portal: the statement with parameter values, not yet run. Replaces an unnamed portal."""
@@ -756,15 +763,9 @@ class Session:
         statements = self.statements(text)
         if len(statements) != 1 or isinstance(statements[0], Utility):
             raise SqlError("EXPLAIN needs one query", sqlstate="42601")
-        implicit = self.tx is None
-        if implicit:
-            self.tx = Transaction(self.db, explicit=False, session=self)
-        try:
+        with self._planning():
             env = Env([], Context(settings=self.settings), self.tx)
             planned = Planner(self, env, number_placeholders(statements[0]), param_types).query(statements[0])
-        finally:
-            if implicit:
-                self.tx = None
         lines = planned.node.explain()
         return Result("EXPLAIN", [Column(None, "QUERY PLAN", BY_NAME["text"])], [(line,) for line in lines], len(lines))
 
