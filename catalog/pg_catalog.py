@@ -19,7 +19,7 @@ from catalog import system_data
 from catalog.objects import FIRST_USER_OID, PUBLIC_SCHEMA_OID, Column, Constraint, Index, Schema, Sequence as SequenceObject, Table, View
 from catalog.roles import BOOTSTRAP_SUPERUSER_OID, Role
 from catalog.snapshot import Catalog
-from catalog.system_relations import RELATIONS
+from catalog.system_relations import CATALOG_ROW_TYPES, RELATIONS
 from catalog.system_types import TYPES
 
 PG_CATALOG_OID = 11
@@ -75,6 +75,7 @@ def _relation(key: tuple[str, str], spec: tuple[int, str, str]) -> SystemRelatio
 
 SYSTEM_RELATIONS: dict[tuple[str, str], SystemRelation] = {key: _relation(key, spec) for key, spec in RELATIONS.items()}
 SYSTEM_RELATIONS_BY_OID: dict[int, SystemRelation] = {r.oid: r for r in SYSTEM_RELATIONS.values()}
+_SYSTEM_ROW_TYPES: dict[int, tuple[int, bool]] = {}  # row and array type oid -> (relation oid, is the array), filled below
 
 
 def system_relation(schema: str, name: str) -> SystemRelation | None:
@@ -125,7 +126,68 @@ def type_oid(type_name: str) -> int:
     return found.oid if found is not None else 0
 
 
+# Every table and view has a row type and an array type of it, as in PostgreSQL. The system relations' have
+# PostgreSQL's oids; a user relation's are derived from its oid in a range of their own (PostgreSQL allocates
+# them with the relation; immusql's catalog keeps no oids for them), so they stay stable.
+ROW_TYPE_OID_BASE = 0xC0000000
+RECORD_IN, RECORD_OUT, RECORD_RECV, RECORD_SEND = 2290, 2291, 2402, 2403
+ARRAY_IN, ARRAY_OUT, ARRAY_RECV, ARRAY_SEND, ARRAY_TYPANALYZE, ARRAY_SUBSCRIPT_HANDLER = 750, 751, 2400, 2401, 3816, 6179
+NAMEDATALEN = 64
+
+
+def row_type_oids(relation_oid: int) -> tuple[int, int]:
+    """(row type oid, array type oid) of a table's or view's row type."""
+    known = CATALOG_ROW_TYPES.get(relation_oid)
+    if known is not None:
+        return known
+    if relation_oid < FIRST_USER_OID:  # a system view: CREATE VIEW's allocation, the array type first
+        return relation_oid + 2, relation_oid + 1
+    base = ROW_TYPE_OID_BASE + 2 * (relation_oid - FIRST_USER_OID)
+    return base, base + 1
+
+
+def row_type_relation(type_oid: int) -> tuple[int, bool] | None:
+    """(relation oid, whether ``type_oid`` is the array type) of a relation's row type oid; None if it is none."""
+    if type_oid >= ROW_TYPE_OID_BASE:
+        offset = type_oid - ROW_TYPE_OID_BASE
+        return FIRST_USER_OID + offset // 2, offset % 2 == 1
+    return _SYSTEM_ROW_TYPES.get(type_oid)
+
+
+def array_type_name(name: str) -> str:
+    """PostgreSQL's name of an array type: an underscore before the element's name, cut to NAMEDATALEN - 1 bytes."""
+    return ("_" + name).encode()[: NAMEDATALEN - 1].decode(errors="ignore")
+
+
+def row_type_rows(relation_oid: int, name: str, namespace: int) -> tuple[tuple, tuple]:
+    """The pg_type rows of a relation's row type and of its array type."""
+    oid, array = row_type_oids(relation_oid)
+    row = (oid, name, namespace, BOOTSTRAP_SUPERUSER_OID, -1, False, "c", "C", False, True, ",", relation_oid, 0, 0, array, RECORD_IN,
+           RECORD_OUT, RECORD_RECV, RECORD_SEND, 0, 0, 0, "d", "x", False, 0, -1, 0, 0, None, None, None)
+    array_row = (array, array_type_name(name), namespace, BOOTSTRAP_SUPERUSER_OID, -1, False, "b", "A", False, True, ",", 0,
+                 ARRAY_SUBSCRIPT_HANDLER, oid, 0, ARRAY_IN, ARRAY_OUT, ARRAY_RECV, ARRAY_SEND, 0, 0, ARRAY_TYPANALYZE, "d", "x", False, 0, -1,
+                 0, 0, None, None, None)
+    return row, array_row
+
+
 # -- the context rows are generated in ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """One session as pg_stat_activity shows it (times as timestamptz; state and query None when hidden)."""
+
+    pid: int
+    database_oid: int
+    database: str
+    user: str
+    application_name: str
+    backend_start: int | None
+    xact_start: int | None
+    query_start: int | None
+    state_change: int | None
+    state: str | None
+    query: str | None
 
 
 @dataclass
@@ -142,9 +204,6 @@ class SystemContext:
     roles: Sequence[Role]
     databases: Sequence[tuple[int, str]]
     backend_pid: int = 0
-    backend_start: int = 0  # timestamptz
-    transaction_start: int | None = None
-    statement_start: int | None = None
     # engine callbacks
     expression: Callable[[int, str], str] = lambda table_oid, text: text  # a stored expression as pg_get_expr shows it
     view_definition: Callable[[View], str | None] = lambda view: None  # pg_get_viewdef
@@ -154,6 +213,7 @@ class SystemContext:
     format_type: Callable[[int], str] = lambda oid: str(oid)  # format_type(oid, NULL)
     view_updatable: Callable[[View], Sequence[bool] | None] = lambda view: None  # auto-updatable: which columns are; None: not at all
     prepared_statements: Sequence[tuple[str, str, tuple[int, ...]]] = ()  # the session's named statements: (name, SQL, parameter types)
+    backends: Callable[[], Sequence[Backend]] = lambda: ()  # the sessions of the server (or this one alone), for pg_stat_activity
     cache: dict[Any, Any] = field(default_factory=dict)
 
     def role_name(self, oid: int) -> str | None:
@@ -266,7 +326,7 @@ def _system_class_rows() -> list[tuple]:
     for r in SYSTEM_RELATIONS.values():
         table = r.kind == "r"
         shared = r.name in SHARED_RELATIONS
-        out.append((r.oid, r.name, r.schema_oid, 0, 0, BOOTSTRAP_SUPERUSER_OID, HEAP_AM if table else 0, r.oid if table else 0,
+        out.append((r.oid, r.name, r.schema_oid, row_type_oids(r.oid)[0], 0, BOOTSTRAP_SUPERUSER_OID, HEAP_AM if table else 0, r.oid if table else 0,
                     1664 if shared else 0, 0, -1.0, 0, 0, table and r.schema == "pg_catalog", shared, "p", r.kind, len(r.columns), 0,
                     not table, False, False, False, False, True, "n", False, 0, 0, 0, None, None, None))
     return out
@@ -295,7 +355,8 @@ def class_row(ctx: SystemContext, obj: Any) -> tuple:
     am = {"r": HEAP_AM, "i": BTREE_AM}.get(kind, 0)
     stored = kind != "v"
     pages = 1 if kind in ("i", "S") else 0  # an empty btree has its metapage, a sequence its one page
-    return (obj.oid, obj.name, obj.schema_oid, 0, 0, BOOTSTRAP_SUPERUSER_OID, am, obj.oid if stored else 0, 0, pages, tuples, 0, 0, has_index,
+    reltype = row_type_oids(obj.oid)[0] if kind in ("r", "v") else 0
+    return (obj.oid, obj.name, obj.schema_oid, reltype, 0, BOOTSTRAP_SUPERUSER_OID, am, obj.oid if stored else 0, 0, pages, tuples, 0, 0, has_index,
             False, "p", kind, natts, checks, kind == "v", triggers, False, False, False, True, "d" if kind == "r" else "n", False, 0,
             0, 0, None, None, None)
 
@@ -406,12 +467,28 @@ def _pg_attrdef(ctx: SystemContext) -> Iterator[tuple]:
 # -- pg_type, pg_proc and the other built-in catalogs --------------------------------------
 
 
+def _system_row_type_rows() -> list[tuple]:
+    out = []
+    for r in SYSTEM_RELATIONS.values():
+        out.extend(row_type_rows(r.oid, r.name, r.schema_oid))
+        row, array = row_type_oids(r.oid)
+        _SYSTEM_ROW_TYPES[row], _SYSTEM_ROW_TYPES[array] = (r.oid, False), (r.oid, True)
+    return out
+
+
+_SYSTEM_ROW_TYPE_ROWS = _system_row_type_rows()
+
+
 @_rows("pg_catalog", "pg_type")
 def _pg_type(ctx: SystemContext) -> Iterator[tuple]:
     for t in TYPES_BY_OID.values():
         yield (t.oid, t.name, PG_CATALOG_OID, BOOTSTRAP_SUPERUSER_OID, t.length, t.by_value, t.kind, t.category, t.preferred, True, t.delimiter,
                0, t.subscript, t.element, t.array, t.input, t.output, t.receive, t.send, t.modin, t.modout, t.analyze, t.align, t.storage,
                False, 0, -1, 0, t.collation, None, None, None)
+    yield from _SYSTEM_ROW_TYPE_ROWS
+    for obj in user_relations(ctx.catalog):
+        if obj.kind in ("table", "view"):
+            yield from row_type_rows(obj.oid, obj.name, obj.schema_oid)
 
 
 @_rows("pg_catalog", "pg_proc")
@@ -605,11 +682,21 @@ register_rows("pg_catalog", "pg_stat_user_tables", _stat_tables)
 register_rows("pg_catalog", "pg_stat_all_tables", _stat_tables)
 
 
+INSUFFICIENT_PRIVILEGE = "<insufficient privilege>"
+
+
 @_rows("pg_catalog", "pg_stat_activity")
 def _pg_stat_activity(ctx: SystemContext) -> Iterator[tuple]:
-    yield (ctx.database_oid, ctx.database, ctx.backend_pid, None, _role_oid(ctx, ctx.user), ctx.user, ctx.settings.get("application_name", ""),
-           None, None, None, ctx.backend_start, ctx.transaction_start, ctx.statement_start, ctx.statement_start, None, None, "active", None,
-           None, None, None, "client backend")
+    """Every client session; another role's session shows only its database, pid, user and application to a non-superuser."""
+    me = next((r for r in ctx.roles if r.name == ctx.user), None)
+    sees_all = me is None or me.superuser
+    for b in sorted(ctx.backends(), key=lambda b: b.pid):
+        head = (b.database_oid, b.database, b.pid, None, _role_oid(ctx, b.user), b.user, b.application_name, None, None, None)
+        if not sees_all and b.user != ctx.user:
+            yield (*head, None, None, None, None, None, None, None, None, None, None, INSUFFICIENT_PRIVILEGE, None)
+            continue
+        waiting = ("Client", "ClientRead") if b.state is not None and b.state.startswith("idle") else (None, None)
+        yield (*head, b.backend_start, b.xact_start, b.query_start, b.state_change, *waiting, b.state, None, None, None, b.query, "client backend")
 
 
 @_rows("pg_catalog", "pg_prepared_statements")
@@ -663,10 +750,17 @@ def _pg_auth_members(ctx: SystemContext) -> Iterable[tuple]:
     return system_data.PREDEFINED_MEMBERS
 
 
+TEMPLATE_DATABASES = frozenset(("template0", "template1"))  # initdb's templates: template0 takes no connections
+
+
 @_rows("pg_catalog", "pg_database")
 def _pg_database(ctx: SystemContext) -> Iterator[tuple]:
+    owner = ctx.owner_name
     for oid, name in ctx.databases:
-        yield oid, name, BOOTSTRAP_SUPERUSER_OID, UTF8_ENCODING, "c", False, True, -1, 0, 1, DEFAULT_TABLESPACE_OID, "C", "C", None, None, None
+        template = name in TEMPLATE_DATABASES
+        acl = (f"=c/{owner}", f"{owner}=CTc/{owner}") if template else None  # initdb revokes CREATE and TEMP on the templates from PUBLIC
+        yield (oid, name, BOOTSTRAP_SUPERUSER_OID, UTF8_ENCODING, "c", template, name != "template0", -1, 0, 1, DEFAULT_TABLESPACE_OID, "C",
+               "C", None, None, acl)
 
 
 # -- settings ------------------------------------------------------------------------------

@@ -87,17 +87,34 @@ def bootstrap_ops() -> list[tuple[bytes, bytes | None]]:
 
 
 class CatalogCache:
-    """Catalog snapshots of one store, loaded once per catalog version (a bounded LRU)."""
+    """Catalog snapshots of one store, loaded once per catalog version (a bounded LRU).
+
+    Finding the version as of a tx is a read of the version marker, except in the span of
+    txs known not to have changed it: ``_span`` is (v, t), meaning the marker's newest version
+    as of tx t is v, so every tx in [v, t] has catalog version v. ``committed`` extends the span
+    over each commit that leaves the catalog alone, so most transactions skip the read.
+    """
 
     def __init__(self, store, size: int = 64) -> None:
         self._store = store
         self._size = size
         self._cache: OrderedDict[int, Catalog] = OrderedDict()
+        self._span = (0, -1)
+
+    def committed(self, tx_id: int, catalog_changed: bool) -> None:
+        """Tx ``tx_id`` was committed: with no catalog change right after the span, the span grows to it."""
+        version, through = self._span
+        if tx_id == through + 1 and not catalog_changed:
+            self._span = (version, tx_id)
 
     def at(self, tx_id: int) -> Catalog:
         """The catalog as of ``tx_id`` (0: before the database was created)."""
-        marker = self._store.get(layout.CATALOG_VERSION, at_tx=tx_id) if tx_id else None
-        version = marker.tx_id if marker is not None else 0
+        version, through = self._span
+        if not version <= tx_id <= through:
+            marker = self._store.get(layout.CATALOG_VERSION, at_tx=tx_id) if tx_id else None
+            version = marker.tx_id if marker is not None else 0
+            if tx_id > through:
+                self._span = (version, tx_id)
         cached = self._cache.get(version)
         if cached is not None:
             self._cache.move_to_end(version)

@@ -212,3 +212,77 @@ RELATIONS: dict[tuple[str, str], tuple[int, str, str]] = {
     ("pg_catalog", "pg_user_mappings"): (12327, "v", "umid oid, srvid oid, srvname name, umuser oid, usename name, umoptions _text"),
     ("pg_catalog", "pg_views"): (12028, "v", "schemaname name, viewname name, viewowner name, definition text"),
 }
+
+
+# The row types (pg_type oid, and its array type's) of the system catalogs, by relation oid: initdb's. The system
+# views' types follow their relation's oid (array type oid + 1, row type oid + 2), as CREATE VIEW allocates them.
+CATALOG_ROW_TYPES: dict[int, tuple[int, int]] = {
+    826: (10088, 10087),  # pg_default_acl
+    1213: (10056, 10055),  # pg_tablespace
+    1214: (10060, 10059),  # pg_shdepend
+    1247: (71, 210),  # pg_type
+    1249: (75, 270),  # pg_attribute
+    1255: (81, 272),  # pg_proc
+    1259: (83, 273),  # pg_class
+    1260: (2842, 10057),  # pg_authid
+    1261: (2843, 10058),  # pg_auth_members
+    1262: (1248, 10052),  # pg_database
+    1417: (10078, 10077),  # pg_foreign_server
+    1418: (10080, 10079),  # pg_user_mapping
+    2224: (10105, 10104),  # pg_sequence
+    2328: (10076, 10075),  # pg_foreign_data_wrapper
+    2396: (10062, 10061),  # pg_shdescription
+    2600: (10027, 10026),  # pg_aggregate
+    2601: (10015, 10014),  # pg_am
+    2602: (10017, 10016),  # pg_amop
+    2603: (10019, 10018),  # pg_amproc
+    2604: (10001, 10000),  # pg_attrdef
+    2605: (10043, 10042),  # pg_cast
+    2606: (10003, 10002),  # pg_constraint
+    2607: (10049, 10048),  # pg_conversion
+    2608: (10051, 10050),  # pg_depend
+    2609: (10041, 10040),  # pg_description
+    2610: (10007, 10006),  # pg_index
+    2611: (10005, 10004),  # pg_inherits
+    2612: (10021, 10020),  # pg_language
+    2613: (10025, 10024),  # pg_largeobject
+    2615: (10047, 10046),  # pg_namespace
+    2616: (10013, 10012),  # pg_opclass
+    2617: (10009, 10008),  # pg_operator
+    2618: (10035, 10034),  # pg_rewrite
+    2619: (10029, 10028),  # pg_statistic
+    2620: (10037, 10036),  # pg_trigger
+    2753: (10011, 10010),  # pg_opfamily
+    2964: (10054, 10053),  # pg_db_role_setting
+    2995: (10023, 10022),  # pg_largeobject_metadata
+    3079: (10074, 10073),  # pg_extension
+    3118: (10082, 10081),  # pg_foreign_table
+    3256: (10084, 10083),  # pg_policy
+    3350: (10099, 10098),  # pg_partitioned_table
+    3381: (10031, 10030),  # pg_statistic_ext
+    3394: (10090, 10089),  # pg_init_privs
+    3429: (10033, 10032),  # pg_statistic_ext_data
+    3456: (10095, 10094),  # pg_collation
+    3466: (10039, 10038),  # pg_event_trigger
+    3501: (10045, 10044),  # pg_enum
+    3541: (10101, 10100),  # pg_range
+    3576: (10103, 10102),  # pg_transform
+    3592: (4066, 10093),  # pg_shseclabel
+    3596: (10092, 10091),  # pg_seclabel
+    3600: (10068, 10067),  # pg_ts_dict
+    3601: (10070, 10069),  # pg_ts_parser
+    3602: (10064, 10063),  # pg_ts_config
+    3603: (10066, 10065),  # pg_ts_config_map
+    3764: (10072, 10071),  # pg_ts_template
+    6000: (10086, 10085),  # pg_replication_origin
+    6100: (6101, 10112),  # pg_subscription
+    6102: (10114, 10113),  # pg_subscription_rel
+    6104: (10107, 10106),  # pg_publication
+    6106: (10111, 10110),  # pg_publication_rel
+    6237: (10109, 10108),  # pg_publication_namespace
+    6243: (10097, 10096),  # pg_parameter_acl
+    13391: (13393, 13392),  # sql_features
+    13396: (13398, 13397),  # sql_implementation_info
+    13401: (13403, 13402),  # sql_parts
+    13406: (13408, 13407),  # sql_sizing
+}

@@ -139,10 +139,20 @@ def _array_of(base: str) -> SqlType:
     return SqlType(f"_{base}", ARRAY_OIDS[base], KeyType.BYTES, parse, format_array)
 
 
+def array_of(element: SqlType) -> SqlType:
+    """An array type built on this very element type's input and output (a timestamptz bound to a TimeZone)."""
+    parse, format_array = _io(element)
+    return SqlType(f"_{element.base}", ARRAY_OIDS[element.base], KeyType.BYTES, parse, format_array, element.typmod)
+
+
 def array_type(element: SqlType) -> SqlType:
     """The one-dimensional array type of ``element`` (int4 -> integer[]); an array type stays itself."""
     if is_array(element):
         return element
+    if element.base == "char":  # the one-byte "char": its array is built with the system catalog's types
+        from engine.sysview import CHAR_ARRAY
+
+        return CHAR_ARRAY
     array = _array_of(element.base)
     return array(element.typmod) if element.typmod >= 0 else array
 
@@ -169,54 +179,63 @@ def _nullable_key(element: SqlType) -> Callable[[Any], Any]:
     return lambda v: (1,) if v is None else (0, key(v))
 
 
-_NUMERIC_RANK = {"int2": 0, "int4": 1, "int8": 2, "numeric": 3, "float4": 4, "float8": 5}
 _STRINGS = ("text", "varchar", "bpchar")
 
 
 def common_type(a: SqlType, b: SqlType) -> SqlType | None:
-    """The type two values meet in for anycompatible arguments (unknown takes the other's type)."""
+    """The type two values meet in for anycompatible arguments, as select_common_type picks it (the first of
+    two types that convert into each other: char(n)[] || text[] is char[]); None if they don't meet."""
     if a.base == "unknown":
         return b if b.base != "unknown" else TEXT
     if b.base == "unknown" or a == b:
         return a
-    if a.base == b.base:
-        return BY_NAME[a.base]
-    if a.base in _NUMERIC_RANK and b.base in _NUMERIC_RANK:
-        return BY_NAME[max(a.base, b.base, key=_NUMERIC_RANK.__getitem__)]
-    if a.base in _STRINGS and b.base in _STRINGS:
-        return TEXT
-    if {a.base, b.base} == {"timestamp", "timestamptz"} or {a.base, b.base} == {"date", "timestamptz"}:
-        return BY_NAME["timestamptz"]
-    if {a.base, b.base} == {"date", "timestamp"}:
-        return BY_NAME["timestamp"]
-    return None
+    from engine.casts import common_type as select_common_type
+
+    try:
+        return select_common_type([a, b], "")
+    except SqlError:
+        return None
 
 
-def converter(source: SqlType, target: SqlType) -> Callable[[Any], Any]:
-    """A function turning a non-NULL value of ``source`` (an untyped literal: its text) into ``target``."""
+def converter(source: SqlType, target: SqlType, explicit: bool = True, zone: str = "UTC") -> Callable[[Any], Any]:
+    """A function turning a non-NULL value of ``source`` (an untyped literal: its text) into ``target``.
+
+    Between arrays it converts each element; ``explicit`` says whether lengths (char(n)[]) truncate or fail,
+    ``zone`` is the session's TimeZone for timestamptz elements."""
     if source == target or (source.base == target.base and target.typmod < 0):
         return lambda v: v
-    if source.base == "unknown":
-        return target.input
-    if is_array(source) and is_array(target):
-        convert = converter(element_type(source), element_type(target))
-        return lambda v: tuple(None if x is None else convert(x) for x in v)
-    from engine.casts import cast_function
+    from engine.casts import cast_function, zoned
 
-    return cast_function(source, target)
+    if source.base == "unknown":
+        return zoned(target, zone).input
+    if is_array(source) and is_array(target):
+        convert = converter(element_type(source), element_type(target), explicit, zone)
+        return lambda v: tuple(None if x is None else convert(x) for x in v)
+    return cast_function(source, target, explicit, zone)
 
 
 # -- casts ---------------------------------------------------------------------------------
 
 
-def cast(source: SqlType, target: SqlType) -> Callable[[Any], Any] | None:
-    """Casts involving arrays: elementwise between arrays, through the text form to and from strings."""
+def cast(source: SqlType, target: SqlType, explicit: bool = True, zone: str = "UTC") -> Callable[[Any], Any] | None:
+    """Casts involving arrays: elementwise between arrays, through the text form to and from strings.
+
+    As PostgreSQL's, text is read without the elements' length, which is applied after: an explicit cast
+    to char(n)[] truncates its elements where an implicit or assignment one fails. timestamptz elements
+    are read and written in the session's TimeZone ``zone``."""
+    from engine.casts import length_coercion, zoned
+
     if is_array(source) and is_array(target):
-        return converter(source, target)
+        return converter(source, target, explicit, zone)
     if is_array(target) and source.base in (*_STRINGS, "unknown"):
-        return target.input
+        if target.typmod < 0 or not explicit:
+            return zoned(target, zone).input
+        loose = target(-1)
+        limit = converter(loose, target, explicit)
+        return lambda text: limit(loose.input(text))
     if is_array(source) and target.base in _STRINGS:
-        return source.format
+        output = zoned(source, zone).format
+        return output if target.typmod < 0 else _then(output, length_coercion(target, explicit))
     return None
 
 

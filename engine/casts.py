@@ -3,11 +3,12 @@
 ``cast_function(source, target)`` returns the conversion once, for the compiler to
 call per value (never with NULL: casts are strict). Text in and out goes through
 the types' input and output functions, as PostgreSQL's I/O casts do; an explicit
-cast to varchar(n) or char(n) truncates instead of failing.
+cast to varchar(n) or char(n) truncates where an implicit or assignment one fails.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -75,14 +76,46 @@ def _float_to_numeric(source: SqlType) -> Cast:
     return cast
 
 
-def _string_typmod(target: SqlType) -> Cast:
-    """Explicit casts to varchar(n)/char(n) truncate; char(n) pads."""
+def length_coercion(target: SqlType, explicit: bool) -> Cast:
+    """PostgreSQL's length coercion of a string to varchar(n)/char(n): an explicit cast truncates; an implicit
+    or assignment one fails (22001) unless only spaces are cut; char(n) pads. Identity without a length."""
     if target.typmod < 0:
         return lambda text: text
     length = target.typmod
+    if not explicit:
+        return lambda text: target.parse(text, length)  # the input functions check lengths as implicit casts do
     if target.base == "bpchar":
         return lambda text: text[:length].ljust(length)
     return lambda text: text[:length]
+
+
+_ZONED_INPUT: dict[str, Callable[[str, int, str], int]] = {
+    "timestamptz": dates.parse_timestamptz, "timestamp": dates.parse_timestamp, "date": dates.parse_date,
+}
+
+
+def zoned(t: SqlType, zone: str) -> SqlType:
+    """``t`` with its text input and output in the session's TimeZone ``zone``: timestamptz reads a value without
+    an explicit zone, and writes every value, in it; timestamp and date read now and today as its clock shows
+    them; so do their arrays. In UTC these are the registered types; other types are returned as they are."""
+    read = _ZONED_INPUT.get(t.base.removeprefix("_"))
+    if read is None:
+        return t
+    if t.base.startswith("_"):
+        from engine import arrays
+
+        element = zoned(arrays.element_type(t), zone)
+        return arrays.array_type(element) if zone == "UTC" else arrays.array_of(element)
+    plain = BY_NAME[t.base] if t.typmod < 0 else BY_NAME[t.base](t.typmod)  # never a type bound to another zone
+    if zone == "UTC":
+        return plain
+
+    def parse(text: str, typmod: int = -1) -> int:
+        return read(text, typmod, zone)
+
+    if t.base != "timestamptz":
+        return dataclasses.replace(plain, parse=parse)
+    return dataclasses.replace(plain, parse=parse, format=lambda value: dates.format_timestamptz(value, zone))
 
 
 def _to_text(source: SqlType) -> Cast:
@@ -99,8 +132,7 @@ def _compose(first: Cast, second: Cast) -> Cast:
     return lambda value: second(first(value))
 
 
-def _temporal(source: str, target: str) -> Cast | None:
-    zone = "UTC"  # the session TimeZone, once sessions have one
+def _temporal(source: str, target: str, zone: str) -> Cast | None:
     table: dict[tuple[str, str], Cast] = {
         ("date", "timestamp"): dates.date_to_timestamp,
         ("date", "timestamptz"): lambda v: dates.local_to_utc(dates.date_to_timestamp(v), zone),
@@ -151,15 +183,20 @@ def _system(s: str, t: str) -> Cast | None:
     return None
 
 
-def cast_function(source: SqlType, target: SqlType) -> Cast:
-    """The conversion of non-NULL values of ``source`` to ``target``; SqlError 42846 if PostgreSQL has no such cast."""
+def cast_function(source: SqlType, target: SqlType, explicit: bool = True, zone: str = "UTC") -> Cast:
+    """The conversion of non-NULL values of ``source`` to ``target``; SqlError 42846 if PostgreSQL has no such cast.
+
+    ``explicit`` says how a length is applied: CAST truncates, implicit and assignment casts fail. ``zone`` is
+    the session's TimeZone, which conversions of timestamptz to and from text and the other date/time types use."""
     s, t = source.base, target.base
     if s == "unknown":  # an untyped literal: its text read by the target's input function
-        return target.input
+        return zoned(target, zone).input
     if t in _STRINGS:
-        return _compose(_to_text(source), _string_typmod(target)) if s != t or target.typmod >= 0 else _to_text(source)
+        if s == t and target.typmod < 0:
+            return _to_text(source)
+        return _compose(_to_text(zoned(source, zone)), length_coercion(target, explicit))
     if s in _STRINGS:
-        return target.input  # char(n) hands its padding to the input function, as PostgreSQL does
+        return zoned(target, zone).input  # char(n) hands its padding to the input function, as PostgreSQL does
     if s == t:
         if t == "numeric" and target.typmod >= 0:
             return lambda value: apply_numeric_typmod(value, target.typmod)
@@ -188,7 +225,7 @@ def cast_function(source: SqlType, target: SqlType) -> Cast:
             return (lambda value: _to_single(float(value))) if single else float
     if t == "bool" and s == "int4":
         return bool
-    temporal = _temporal(s, t)
+    temporal = _temporal(s, t, zone)
     if temporal is not None:
         return temporal
     system = _system(s, t)
@@ -261,16 +298,23 @@ def category(base: str) -> str:
 
 
 def is_implicit(source: str, target: str) -> bool:
-    """Whether PostgreSQL converts ``source`` to ``target`` silently in expressions (castcontext 'i')."""
-    return source == target or source == "unknown" or target in _IMPLICIT.get(source, ())
+    """Whether PostgreSQL converts ``source`` to ``target`` silently in expressions (castcontext 'i').
+
+    An array converts to another array where its elements do (int4[] to numeric[], text[] to char(n)[])."""
+    if source == target or source == "unknown" or target in _IMPLICIT.get(source, ()):
+        return True
+    return source[:1] == target[:1] == "_" and is_implicit(source[1:], target[1:])
 
 
 def is_assignable(source: str, target: str) -> bool:
     """Whether INSERT/UPDATE may store a ``source`` value in a ``target`` column (casts 'a' and 'i').
 
-    Every type converts to the string types in assignment, through its output function.
+    Every type converts to the string types in assignment, through its output function; an array to
+    another array where its elements do.
     """
-    return is_implicit(source, target) or target in _ASSIGNMENT.get(source, ()) or target in _STRINGS
+    if is_implicit(source, target) or target in _ASSIGNMENT.get(source, ()) or target in _STRINGS:
+        return True
+    return source[:1] == target[:1] == "_" and is_assignable(source[1:], target[1:])
 
 
 def common_type(types: Sequence[SqlType], context: str) -> SqlType:

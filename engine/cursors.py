@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.errors import SqlError
-from engine.parse import Utility
+from engine.parse import Utility, positions_shifted
 from engine.types import SqlType
 
 _QUERY = re.compile(r"\bcursor\b.*?\bfor\b", re.IGNORECASE | re.DOTALL)
@@ -38,7 +38,9 @@ def declare(session: Any, u: Utility, params: Sequence[Any], param_types: Sequen
     match = _QUERY.search(u.rest)
     if match is None:
         raise SqlError("syntax error at end of input", sqlstate="42601")
-    statement = session.parse_statement(u.rest[match.end() :].strip(), param_types)
+    query = u.rest[match.end() :]
+    with positions_shifted(u.offset + match.end() + len(query) - len(query.lstrip())):
+        statement = session.parse_statement(query.strip(), param_types)
     if statement.columns is None:
         raise SqlError("cannot open a cursor on a statement that returns no rows", sqlstate="42P11")
     portal = session.bind(name, statement, params)

@@ -10,6 +10,7 @@ from catalog.objects import Sequence
 from catalog.roles import RoleStore
 from catalog.sequences import SequenceAllocator, SequenceError
 from catalog.snapshot import CatalogCache, bootstrap_ops
+from engine.advisory import AdvisoryLocks
 from engine.errors import SqlError
 from engine.locks import LockTable
 from engine.tables import TableCache
@@ -31,6 +32,7 @@ class Database:
         self.tables = TableCache()
         self.sequences = SequenceAllocator(self.store)
         self.locks = LockTable()
+        self.advisory = AdvisoryLocks()  # pg_advisory_lock and friends: held by sessions, shared by all of them
         self.role_store = RoleStore(self.store)  # an embedded database keeps its own roles; a server's are cluster-wide
         self.lock = threading.Lock()
         self.refs = 0
@@ -67,11 +69,11 @@ class Database:
 
 
 def _sequence_named(tx: Any, text: str) -> Sequence:
-    name = text.split("::")[0].strip().strip("'")
-    schema = None
-    if "." in name:
-        schema, name = name.split(".", 1)
-    name = name.strip('"')
+    """The sequence nextval('name') and its kin name, read as regclass input reads it (unquoted names folded)."""
+    from engine.sysview import name_parts
+
+    parts = name_parts(text.split("::")[0].strip().strip("'"))
+    schema, name = (parts[-2] if len(parts) > 1 else None), parts[-1] if parts else ""
     path = tx.session.search_path() if tx.session is not None else ["public"]
     obj = tx.catalog.resolve(name, schema, path)
     if obj is None:

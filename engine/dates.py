@@ -139,9 +139,11 @@ def _zone_offset(zone: str, text: str, local: tuple[int, int, int, int] | None) 
         return 0
     year, month, day, usecs = local
     year = min(max(year, 1), 9999)  # zoneinfo's range; zones before 1 AD or after 9999 use the edge rules
-    when = datetime(year, month, day, tzinfo=info) + timedelta(microseconds=usecs)
-    offset = info.utcoffset(when.replace(tzinfo=None))
-    return int(offset.total_seconds()) if offset is not None else 0
+    when = datetime(year, month, day) + timedelta(microseconds=usecs)
+    # a wall-clock time a jump back repeats takes the offset after the jump, one a jump forward skips the offset
+    # before it, as PostgreSQL's DetermineTimeZoneOffset does: in both cases the smaller of the two
+    offsets = [info.utcoffset(when.replace(fold=fold)) for fold in (0, 1)]
+    return min(int(offset.total_seconds()) if offset is not None else 0 for offset in offsets)
 
 
 _ZONE_NAMES: dict[str, str] = {}
@@ -166,26 +168,22 @@ def _special(word: str) -> str | None:
     return word if word in ("infinity", "+infinity", "-infinity", "epoch", *_SPECIAL_DAYS) else None
 
 
-def _special_date(word: str) -> int:
-    """The day a special input word names (infinity, -infinity, epoch, today, now, tomorrow, yesterday)."""
+def _special_date(word: str, zone: str) -> int:
+    """The day a special input word names (infinity, -infinity, epoch, today, now, tomorrow, yesterday) in ``zone``."""
     if word in ("infinity", "+infinity"):
         return DATE_NOEND
     if word == "-infinity":
         return DATE_NOBEGIN
     if word == "epoch":
         return _UNIX_EPOCH_DAYS
-    return _today_days() + _SPECIAL_DAYS[word]
+    return _local_now(zone) // USECS_PER_DAY + _SPECIAL_DAYS[word]
 
 
-def _today_days() -> int:
-    return int(_time.time() // 86400) + _UNIX_EPOCH_DAYS
-
-
-def parse_date(text: str, typmod: int = -1) -> int:
-    """PostgreSQL's date input, as days since 2000-01-01."""
+def parse_date(text: str, typmod: int = -1, zone: str = "UTC") -> int:
+    """PostgreSQL's date input, as days since 2000-01-01; today is the day it is in the session's TimeZone (``zone``)."""
     special = _special(text)
     if special is not None:
-        return _special_date(special)
+        return _special_date(special, zone)
     match = _match(text, "date")
     year, month, day = _ymd(text, match["date"], match["era"])
     if match["h"] is not None:
@@ -213,7 +211,8 @@ def _parse_timestamp(text: str, with_zone: bool, zone: str) -> int:
     if special == "now":
         return (int(_time.time() * 1_000_000) + _UNIX_EPOCH_DAYS * USECS_PER_DAY) if with_zone else _local_now(zone)
     if special is not None:
-        return date_to_timestamp(_special_date(special))  # midnight of the day; infinities stay infinite
+        midnight = date_to_timestamp(_special_date(special, zone))  # of the day; infinities stay infinite
+        return local_to_utc(midnight, zone) if with_zone and special in _SPECIAL_DAYS else midnight
     match = _match(text, type_name)
     year, month, day = _ymd(text, match["date"], match["era"])
     usecs = _time_usecs(match, text) if match["h"] is not None else 0
@@ -229,13 +228,14 @@ def _parse_timestamp(text: str, with_zone: bool, zone: str) -> int:
 
 
 def _local_now(zone: str) -> int:
-    now = datetime.now(ZoneInfo(zone))
+    now = datetime.now(timezone(timedelta(seconds=_zone_offset(zone, zone, None))) if zone[0] in "+-" else zone_info(zone))
     days = date2j(now.year, now.month, now.day) - POSTGRES_EPOCH_JDATE
     return days * USECS_PER_DAY + ((now.hour * 60 + now.minute) * 60 + now.second) * 1_000_000 + now.microsecond
 
 
-def parse_timestamp(text: str, typmod: int = -1) -> int:
-    return _parse_timestamp(text, False, "UTC")
+def parse_timestamp(text: str, typmod: int = -1, zone: str = "UTC") -> int:
+    """timestamp input; now and today are the session's TimeZone's (``zone``) wall clock."""
+    return _parse_timestamp(text, False, zone)
 
 
 def parse_timestamptz(text: str, typmod: int = -1, zone: str = "UTC") -> int:

@@ -18,8 +18,8 @@ from catalog.objects import Constraint, Table
 from engine import plan
 from engine.errors import SqlError
 from engine.expr import Column, Env, Expr, Scope
-from engine.parse import parse_expression
-from engine.select import KEY_COLUMN, Planner
+from engine.parse import errors_at, located, parse_expression, share_source
+from engine.select import KEY_COLUMN, Planner, column_origin, output_nodes
 from engine.sysview import parameter_type
 from engine.tables import TableInfo, write_row
 from engine.types import BY_NAME
@@ -190,9 +190,9 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
         for c in column_nodes:
             column = table.column(c.name)
             if column is None:
-                raise SqlError(f'column "{c.name}" of relation "{table.name}" does not exist', sqlstate="42703")
+                raise located(SqlError(f'column "{c.name}" of relation "{table.name}" does not exist', sqlstate="42703"), c)
             if column.attnum - 1 in positions:
-                raise SqlError(f'column "{c.name}" specified more than once', sqlstate="42701")
+                raise located(SqlError(f'column "{c.name}" specified more than once', sqlstate="42701"), c)
             positions.append(column.attnum - 1)
     else:
         positions = live
@@ -217,17 +217,19 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
         for t in source.expressions:
             values = t.expressions if isinstance(t, exp.Tuple) else [t]
             if len(values) > len(positions):
-                raise SqlError("INSERT has more expressions than target columns", sqlstate="42601")
+                raise located(SqlError("INSERT has more expressions than target columns", sqlstate="42601"), values[len(positions)], start=True)
             if len(values) < len(positions) and column_nodes:
-                raise SqlError("INSERT has more target columns than expressions", sqlstate="42601")
+                raise located(SqlError("INSERT has more target columns than expressions", sqlstate="42601"), column_nodes[len(values)])
             fns = []
             given = [False] * len(table.columns)
             for p, v in zip(positions, values):
                 if isinstance(v, exp.Var) and v.name.upper() == "DEFAULT":
                     fns.append(None)
                     continue
-                e = compiler.coerce(compiler.compile(v), info.types[p], assignment=True,
-                                    context=f'column "{table.columns[p].name}" is of type {info.types[p].name} but expression')
+                compiled = compiler.compile(v)
+                with errors_at(v, start=True):  # 42804 points at the value
+                    e = compiler.coerce(compiled, info.types[p], assignment=True,
+                                        context=f'column "{table.columns[p].name}" is of type {info.types[p].name} but expression')
                 fns.append((p, e.fn))
                 given[p] = True
             compiled_rows.append(([f for f in fns if f is not None], given))
@@ -237,12 +239,16 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
             return [(tuple((p, f(empty_row)) for p, f in fns), given) for fns, given in compiled_rows]
     else:
         planned = planner.query(source)
+        items = output_nodes(source)  # where PostgreSQL points: the query's select list, when it is a plain SELECT
         if len(planned.columns) > len(positions):
-            raise SqlError("INSERT has more expressions than target columns", sqlstate="42601")
+            raise located(SqlError("INSERT has more expressions than target columns", sqlstate="42601"),
+                          items[len(positions)] if items and len(items) > len(positions) else None, start=True)
         converts = []
         for p, c in zip(positions, planned.columns):
-            e = compiler.coerce(Expr(c.type, lambda row, i=len(converts): row[i]), info.types[p], assignment=True,
-                                context=f'column "{table.columns[p].name}" is of type {info.types[p].name} but expression')
+            with errors_at(items[len(converts)] if items and len(items) > len(converts) else None, start=True):
+                e = compiler.coerce(Expr(c.type, lambda row, i=len(converts): row[i]), info.types[p], assignment=True,
+                                    context=f'column "{table.columns[p].name}" is of type {info.types[p].name} but expression')
+
             converts.append((p, e.fn))
         given_select = [False] * len(table.columns)
         for p, _ in converts:
@@ -251,7 +257,7 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
         def rows_of(env: Env) -> list[tuple[tuple, list[bool]]]:
             return [(tuple((p, f(row)) for p, f in converts), given_select) for row in list(planned.node.rows(env))]
 
-    table_scope = Scope([Column(alias, c.name, t, hidden=c.dropped) for c, t in zip(table.columns, info.types)])
+    table_scope = Scope([Column(alias, c.name, t, c.dropped, table.oid, c.attnum) for c, t in zip(table.columns, info.types)])
     returning = _returning(node, table_scope, planner)
     conflict = _on_conflict(node, info, table_scope, planner, alias)
     width = len(table.columns)
@@ -364,8 +370,11 @@ def _on_conflict(node: exp.Insert, info: TableInfo, scope: Scope, planner: Plann
     sets = []
     for assignment in conflict.expressions:
         column = assignment.this
-        position = _target_position(info.table, column.name)
-        value = compiler.coerce(compiler.compile(assignment.expression), info.types[position], assignment=True)
+        with errors_at(column):
+            position = _target_position(info.table, column.name)
+        compiled = compiler.compile(assignment.expression)
+        with errors_at(assignment.expression, start=True):
+            value = compiler.coerce(compiled, info.types[position], assignment=True)
         sets.append((position, value.fn))
     where = conflict.args.get("where")
     where_fn = compiler.condition(where.this).fn if where is not None else None
@@ -398,12 +407,12 @@ def _returning(node: exp.Expr, scope: Scope, planner: Planner) -> Callable[[tupl
             for i, c in enumerate(scope.columns):
                 if not c.hidden and (isinstance(item, exp.Star) or c.table == item.table):
                     fns.append(lambda row, i=i: row[i])
-                    columns.append(Column(None, c.name, c.type))
+                    columns.append(Column(None, c.name, c.type, False, c.table_oid, c.attnum))
             continue
         inner = item.this if isinstance(item, exp.Alias) else item
         e = compiler.compile(inner)
         fns.append(e.fn)
-        columns.append(Column(None, item.alias if isinstance(item, exp.Alias) else e.name, e.type))
+        columns.append(Column(None, item.alias if isinstance(item, exp.Alias) else e.name, e.type, False, *column_origin(item, scope)))
     planner.returning_columns = columns
     return lambda row: tuple(f(row) for f in fns)
 
@@ -419,7 +428,8 @@ def _target_rows(node: exp.Expr, table: Table, alias: str, extra_items: list[exp
     items: list[exp.Expr] = [exp.column(KEY_COLUMN, alias, quoted=True)]
     items.extend(exp.column(c.name, alias, quoted=True) for c in table.columns)
     items.extend(extra_items)
-    select = exp.Select(expressions=items)
+    select = share_source(exp.Select(expressions=items), node)
+
     select.set("from_", exp.From(this=target))
     if from_items:
         select.set("joins", [f if isinstance(f, exp.Join) else exp.Join(this=f) for f in from_items])
@@ -442,14 +452,15 @@ def _other_references(node: exp.Expr, table: Table, alias: str) -> list[exp.Expr
 
 def _returning_scope(table: Table, info: TableInfo, alias: str, others: list[exp.Expr], other_columns: Sequence[Column]) -> Scope:
     """RETURNING's scope: the target's columns, then the FROM / USING columns it names."""
-    columns = [Column(alias, c.name, t, hidden=c.dropped) for c, t in zip(table.columns, info.types)]
+    columns = [Column(alias, c.name, t, c.dropped, table.oid, c.attnum) for c, t in zip(table.columns, info.types)]
     columns.extend(Column(o.table or None, o.name, c.type) for o, c in zip(others, other_columns))
     return Scope(columns)
 
 
 def _target(target: exp.Table, session: Any) -> tuple[Table, TableInfo, str]:
     """The table a statement writes, its layout, and the name its columns answer to."""
-    table = session.resolve_table(target.name, target.db or None)
+    with errors_at(target):  # 42P01 points at the name
+        table = session.resolve_table(target.name, target.db or None, in_query=True)
     return table, session.table_info(table), target.alias or table.name
 
 
@@ -507,7 +518,8 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
     sets: list[tuple[int, exp.Expr | None]] = []
     for assignment in node.expressions:
         column = assignment.this
-        position = _target_position(table, column.name)
+        with errors_at(column):
+            position = _target_position(table, column.name)
         value = assignment.expression
         if table.columns[position].identity == "a" and not (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT"):
             raise SqlError(f'column "{column.name}" can only be updated to DEFAULT', sqlstate="428C9",
@@ -536,11 +548,14 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
             continue
         context = f'column "{table.columns[position].name}" is of type {info.types[position].name} but expression'
         if i in literals:
-            e = compiler.coerce(compiler.compile(value), info.types[position], assignment=True, context=context)
+            compiled = compiler.compile(value)
+            with errors_at(value, start=True):
+                e = compiler.coerce(compiled, info.types[position], assignment=True, context=context)
             converts.append((position, e.fn))
             continue
         ctype = source.columns[column_index].type
-        e = compiler.coerce(Expr(ctype, lambda row, i=column_index: row[i]), info.types[position], assignment=True, context=context)
+        with errors_at(value, start=True):  # 42804 points at the value
+            e = compiler.coerce(Expr(ctype, lambda row, i=column_index: row[i]), info.types[position], assignment=True, context=context)
         converts.append((position, e.fn))
         column_index += 1
     other_start = 1 + width + len(values)

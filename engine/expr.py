@@ -22,6 +22,8 @@ from engine import casts, functions, operators, patterns, sysfuncs, sysview
 from engine.calls import call_of
 from engine.context import Context
 from engine.errors import SqlError
+from engine.parse import errors_at, located, share_source
+
 from engine.types import BY_NAME, REG_TYPES, UNKNOWN, SqlType, lookup, unsigned_zero
 
 Fn = Callable[[tuple], Any]
@@ -39,6 +41,7 @@ class Expr:
     name: str = "?column?"  # the output column name PostgreSQL would give it
     slot: int | None = None  # a plain reference to this position of the row
     param: int | None = None  # a parameter whose type is not known yet: the first coercion decides it
+    literal: exp.Expr | None = None  # an untyped literal's node: where an error converting it is reported
 
 
 def constant(value: Any, type_: SqlType, name: str = "?column?") -> Expr:
@@ -57,12 +60,17 @@ class Env:
 
 @dataclass(slots=True)
 class Column:
-    """One column a scope offers: its table alias, name and type; hidden system columns need naming."""
+    """One column a scope offers: its table alias, name and type; hidden system columns need naming.
+
+    ``table_oid`` and ``attnum`` are the column's origin when it is a relation's column, passed up through
+    subqueries as PostgreSQL's resorigtbl/resorigcol (RowDescription carries them; 0 otherwise)."""
 
     table: str | None
     name: str
     type: SqlType
     hidden: bool = False
+    table_oid: int = 0
+    attnum: int = 0
 
 
 class Scope:
@@ -204,11 +212,11 @@ class Compiler:
         handler = _HANDLERS.get(type(node))
         if handler is None:
             if isinstance(node, exp.AggFunc) or (isinstance(node, exp.Anonymous) and str(node.this).lower() in AGGREGATE_NAMES):
-                raise self._aggregate_misplaced()
+                raise located(self._aggregate_misplaced(), node)
             if isinstance(node, exp.Func):
                 return self._function(node)
             if isinstance(node, exp.Window):
-                raise SqlError(f"window functions are not allowed in {self.clause or 'this context'}", sqlstate="42P20")
+                raise located(SqlError(f"window functions are not allowed in {self.clause or 'this context'}", sqlstate="42P20"), node)
             raise SqlError(f"unsupported expression: {node.sql('postgres')}", sqlstate="0A000")
         result = handler(self, node)
         if result.name == "?column?":
@@ -217,8 +225,10 @@ class Compiler:
 
     def condition(self, node: exp.Expr) -> Expr:
         """A WHERE/ON/HAVING condition: must be boolean (42804), unknown literals read as boolean."""
-        result = self.coerce(self.compile(node), BOOL, context="argument of " + (self.clause or "WHERE"))
-        return result
+        compiled = self.compile(node)
+        with errors_at(node, start=True):
+            return self.coerce(compiled, BOOL, context="argument of " + ("JOIN/ON" if self.clause == "JOIN" else self.clause or "WHERE"))
+
 
     def coerce(self, e: Expr, target: SqlType, *, context: str | None = None, assignment: bool = False, explicit: bool = False) -> Expr:
         """``e`` converted to ``target`` by an implicit (or assignment, or explicit) cast."""
@@ -228,36 +238,47 @@ class Compiler:
         if e.param is not None and source.base == "unknown" and target.base != "unknown":
             # PostgreSQL infers an untyped parameter's type from its first context; the caller then
             # decodes the value as that type (ParameterDescription tells the client which)
-            inferred = self.param_types[e.param] = sysview.parameter_type(target, self.env)
+            inferred = sysview.parameter_type(target, self.env)
+            inferred = self.param_types[e.param] = casts.zoned(inferred, self.env.ctx.timezone)  # its text is read in TimeZone
             e = Expr(inferred, e.fn, name=e.name, param=e.param)
             if inferred.base == target.base and inferred.typmod == target.typmod and not explicit:
                 return e
             source = inferred
         if source.base == "unknown":
-            convert = target.input if target.base not in REG_TYPES else sysview.reg_cast(source, target, self.env)
+            convert = casts.zoned(target, self.env.ctx.timezone).input if target.base not in REG_TYPES else sysview.reg_cast(source, target, self.env)
         else:
             if not explicit and source.base != target.base:
                 allowed = casts.is_assignable(source.base, target.base) if assignment else casts.is_implicit(source.base, target.base)
                 if not allowed:
+                    if context and assignment:  # context: 'column "c" is of type T but expression'
+                        raise SqlError(f"{context} is of type {source.name}", sqlstate="42804",
+                                       hint="You will need to rewrite or cast the expression.")
                     if context:
                         raise SqlError(f"{context} must be type {target.name}, not type {source.name}", sqlstate="42804")
                     raise SqlError(f"cannot cast type {source.name} to {target.name}", sqlstate="42846")
-            convert = _cast(source, target, self.env)
+            convert = _cast(source, target, self.env, explicit)
         if e.const:
             if e.value is None:
                 return Expr(target, e.fn, True, None, e.name)
             try:
                 value = convert(e.value)
-            except SqlError:
+            except SqlError as error:
                 if source.base == "unknown":
-                    raise
+                    raise located(error, e.literal)
                 return Expr(target, _strict1(convert, e.fn), name=e.name)
             return Expr(target, lambda row: value, True, value, e.name)
         return Expr(target, _strict1(convert, e.fn), name=e.name)
 
-    def unify(self, exprs: Sequence[Expr], context: str) -> tuple[SqlType, list[Expr]]:
-        """PostgreSQL's select_common_type over ``exprs`` and each converted to it."""
-        target = casts.common_type([e.type for e in exprs], context)
+    def unify(self, exprs: Sequence[Expr], context: str, nodes: Sequence[exp.Expr | None] | None = None) -> tuple[SqlType, list[Expr]]:
+        """PostgreSQL's select_common_type over ``exprs`` and each converted to it; ``nodes`` (the exprs' own)
+        place a mismatch at the first input that does not fit, as PostgreSQL does."""
+        types = [e.type for e in exprs]
+        try:
+            target = casts.common_type(types, context)
+        except SqlError as error:
+            if nodes is not None and error.sqlstate == "42804":
+                raise located(error, nodes[_first_mismatch(types, context)], start=True)
+            raise
         return target, [self.coerce(e, target) for e in exprs]
 
     # -- leaves ----------------------------------------------------------------------------
@@ -269,6 +290,10 @@ class Compiler:
             result = self._call("current_user", [], node)  # SQL keywords, never column names
             result.name = node.name.lower()
             return result
+        with errors_at(node):  # 42702, 42703, 42P01 and 42803 point at the reference
+            return self._resolve_column(node)
+
+    def _resolve_column(self, node: exp.Column) -> Expr:
         name = node.name
         table = node.table or None
         scope, depth = self.scope, 0
@@ -277,7 +302,7 @@ class Compiler:
             if index is not None:
                 column = scope.columns[index]
                 if self.grouped and depth == 0:
-                    raise self._not_grouped(node)
+                    raise self._not_grouped(node, column.table)
                 if depth == 0:
                     return Expr(column.type, lambda row: row[index], name=name, slot=index)
                 self._mark_correlated(depth)
@@ -285,12 +310,14 @@ class Compiler:
                 return Expr(column.type, lambda row: cell[0][index], name=name)
             scope, depth = scope.parent, depth + 1
         ungrouped = self.scope.ungrouped
-        if ungrouped is not None and ungrouped.find(name, table) is not None:
-            raise self._not_grouped(node)
+        index = ungrouped.find(name, table) if ungrouped is not None else None
+        if index is not None:
+            raise self._not_grouped(node, ungrouped.columns[index].table)
         if table is not None and not self._any_table(table):
             raise SqlError(f'missing FROM-clause entry for table "{table}"', sqlstate="42P01")
-        qualified = f"{table}.{name}" if table else name
-        raise SqlError(f'column "{qualified}" does not exist', sqlstate="42703")
+        if table is not None:  # PostgreSQL's errorMissingColumn quotes only an unqualified name
+            raise SqlError(f"column {table}.{name} does not exist", sqlstate="42703")
+        raise SqlError(f'column "{name}" does not exist', sqlstate="42703")
 
     def _mark_correlated(self, depth: int) -> None:
         """An outer reference ``depth`` scopes up: every subquery crossed on the way is correlated."""
@@ -309,9 +336,12 @@ class Compiler:
             scope = scope.parent
         return False
 
-    def _not_grouped(self, node: exp.Column) -> SqlError:
-        qualified = f"{node.table}.{node.name}" if node.table else node.name
+    def _not_grouped(self, node: exp.Column, table: str | None) -> SqlError:
+        """42803, naming the column by its relation's alias as PostgreSQL does (``t.b`` for a bare ``b``)."""
+        table = table or node.table
+        qualified = f"{table}.{node.name}" if table else node.name
         return SqlError(f'column "{qualified}" must appear in the GROUP BY clause or be used in an aggregate function', sqlstate="42803")
+
 
     def _aggregate_misplaced(self) -> SqlError:
         if self.clause in ("WHERE", "JOIN", "FROM", "GROUP BY", "VALUES", "DEFAULT", "CHECK"):
@@ -321,11 +351,14 @@ class Compiler:
 
     def _literal(self, node: exp.Literal) -> Expr:
         if node.is_string:
-            return constant(node.this, UNKNOWN)
+            return self._string(node)
         return number_literal(node.this)
 
     def _string(self, node: exp.Expr) -> Expr:
-        return constant(node.this, UNKNOWN)
+        result = constant(node.this, UNKNOWN)
+        result.literal = node
+        return result
+
 
     def _boolean(self, node: exp.Boolean) -> Expr:
         return constant(bool(node.this), BOOL, "bool")
@@ -341,7 +374,7 @@ class Compiler:
             else:
                 raise SqlError("there is no parameter for this placeholder", sqlstate="42P02")
         if index >= len(self.param_types) or index < 0:
-            raise SqlError(f"there is no parameter ${index + 1}", sqlstate="42P02")
+            raise located(SqlError(f"there is no parameter ${index + 1}", sqlstate="42P02"), node)
         env = self.env
         return Expr(self.param_types[index], lambda row: env.params[index], param=index)
 
@@ -353,7 +386,9 @@ class Compiler:
         unit = node.args.get("unit")
         if unit is not None:
             text = f"{text} {unit.sql()}"
-        return constant(BY_NAME["interval"].input(text), BY_NAME["interval"], "interval")
+        with errors_at(node.this):  # an input error points at the literal
+            value = BY_NAME["interval"].input(text)
+        return constant(value, BY_NAME["interval"], "interval")
 
     # -- operators -------------------------------------------------------------------------
 
@@ -364,7 +399,8 @@ class Compiler:
         elif right.type.base == "unknown" and left.type.base != "unknown":
             right = self.coerce(right, _unknown_target(op, left.type))
         elif left.type.base == "unknown" and right.type.base == "unknown":
-            left, right = self.coerce(left, TEXT), self.coerce(right, TEXT)
+            left_base, right_base = operators.unknown_operands(op)
+            left, right = self.coerce(left, BY_NAME[left_base]), self.coerce(right, BY_NAME[right_base])
         result_type, fn = _resolve_binary(op, left.type, right.type, self.env)
         from engine import arrays
 
@@ -396,10 +432,13 @@ class Compiler:
         op = _COMPARISONS[type(node)]
         right_node = node.expression
         if isinstance(right_node, (exp.Any, exp.All)) or (isinstance(right_node, exp.Anonymous) and str(right_node.this).lower() in ("all", "some", "any")):
-            return self._quantified(op, node.this, right_node)
+            return self._quantified(op, node.this, right_node, node)
         if isinstance(node.this, exp.Tuple) and isinstance(right_node, exp.Tuple):
-            return self._row_comparison(op, node.this.expressions, right_node.expressions)
-        return self.binary_op(op, self.compile(node.this), self.compile(right_node))
+            with errors_at(node):
+                return self._row_comparison(op, node.this.expressions, right_node.expressions)
+        left, right = self.compile(node.this), self.compile(right_node)
+        with errors_at(node):  # 42883 and 42725 point at the operator
+            return self.binary_op(op, left, right)
 
     def _row_comparison(self, op: str, left: list[exp.Expr], right: list[exp.Expr]) -> Expr:
         if len(left) != len(right):
@@ -425,7 +464,9 @@ class Compiler:
 
     def _arithmetic(self, node: exp.Expr) -> Expr:
         op = _ARITHMETIC[type(node)]
-        return self.binary_op(op, self.compile(node.this), self.compile(node.expression))
+        left, right = self.compile(node.this), self.compile(node.expression)
+        with errors_at(node):
+            return self.binary_op(op, left, right)
 
     def _other_binary(self, node: exp.Expr) -> Expr:
         op = _OTHER_BINARY[type(node)]
@@ -440,17 +481,21 @@ class Compiler:
                 raise SqlError(f"unsupported JSON path: {right.sql('postgres')}", sqlstate="0A000")
         else:
             right_expr = self.compile(right)
-        return self.binary_op(op, self.compile(node.this), right_expr)
+        left = self.compile(node.this)
+        with errors_at(node):
+            return self.binary_op(op, left, right_expr)
 
     def _neg(self, node: exp.Neg) -> Expr:
         inner = node.this
         if isinstance(inner, exp.Literal) and not inner.is_string:
             return number_literal("-" + inner.this) if not re.fullmatch(r"[0-9]+", inner.this) else _negative_int(inner.this)
         operand = self.compile(inner)
-        if operand.type.base == "unknown":
-            operand = self.coerce(operand, NUMERIC)
-        result_base, fn = operators.unary("-", operand.type.base)
+        with errors_at(node):
+            if operand.type.base == "unknown":  # numeric and interval candidates: no unique choice
+                raise operators.not_unique("- unknown")
+            result_base, fn = operators.unary("-", operand.type.base)
         return self._apply(fn, BY_NAME[result_base], [operand])
+
 
     def _not(self, node: exp.Not) -> Expr:
         operand = self.condition(node.this) if not isinstance(node.this, (exp.In, exp.Like, exp.ILike)) else self.compile(node.this)
@@ -496,7 +541,8 @@ class Compiler:
                 return Expr(BOOL, result)
             return Expr(BOOL, (lambda row: f(row) is not None) if negate else (lambda row: f(row) is None))
         if isinstance(target, exp.Boolean):
-            operand = self.coerce(operand, BOOL, context="argument of IS " + ("TRUE" if target.this else "FALSE"))
+            with errors_at(node.this, start=True):
+                operand = self.coerce(operand, BOOL, context="argument of IS " + ("TRUE" if target.this else "FALSE"))
             want = bool(target.this)
             f = operand.fn
             return Expr(BOOL, (lambda row: f(row) is not want) if negate else (lambda row: f(row) is want))
@@ -504,7 +550,8 @@ class Compiler:
 
     def _distinct_from(self, node: exp.Expr) -> Expr:
         left, right = self.compile(node.this), self.compile(node.expression)
-        eq = self.binary_op("=", left, right)
+        with errors_at(node):
+            eq = self.binary_op("=", left, right)
         equal = isinstance(node, exp.NullSafeEQ)
         lf, rf = left.fn, right.fn
         _, eq_fn = _resolve_binary("=", *self._coerced_pair(left, right), self.env)
@@ -537,26 +584,29 @@ class Compiler:
 
     def _between(self, node: exp.Between) -> Expr:
         value, low, high = self.compile(node.this), self.compile(node.args["low"]), self.compile(node.args["high"])
-        ge = self.binary_op(">=", value, low)
-        le = self.binary_op("<=", value, high)
+        with errors_at(node):
+            ge = self.binary_op(">=", value, low)
+            le = self.binary_op("<=", value, high)
         plain = Expr(BOOL, and_or([ge.fn, le.fn], is_and=True))
         if not node.args.get("symmetric"):
             return plain
-        ge2 = self.binary_op(">=", value, high)
-        le2 = self.binary_op("<=", value, low)
+        with errors_at(node):
+            ge2 = self.binary_op(">=", value, high)
+            le2 = self.binary_op("<=", value, low)
         swapped = and_or([ge2.fn, le2.fn], is_and=True)
         return Expr(BOOL, and_or([plain.fn, swapped], is_and=False))
 
     def _in(self, node: exp.In) -> Expr:
         query = node.args.get("query")
         if query is not None:
-            return self._in_subquery(node.this, query)
+            return self._in_subquery(node.this, query, node)
         items = node.expressions
         value = self.compile(node.this)
         exprs = [self.compile(e) for e in items]
-        target, converted = self.unify([value, *exprs], "IN")
-        value, exprs = converted[0], converted[1:]
-        _, eq = _resolve_binary("=", target, target, self.env)
+        with errors_at(node):
+            target, converted = self.unify([value, *exprs], "IN")
+            value, exprs = converted[0], converted[1:]
+            _, eq = _resolve_binary("=", target, target, self.env)
         if all(e.const for e in exprs) and target.base not in ("float4", "float8", "bpchar") and not target.base.startswith("_"):
             members = frozenset(e.value for e in exprs if e.value is not None)
             has_null = any(e.value is None for e in exprs)
@@ -589,19 +639,22 @@ class Compiler:
 
         return Expr(BOOL, run)
 
-    def _in_subquery(self, left_node: exp.Expr, query: exp.Expr) -> Expr:
+    def _in_subquery(self, left_node: exp.Expr, query: exp.Expr, at: exp.Expr) -> Expr:
+        """``x IN (subquery)``; errors of the comparison itself point at ``at`` (the IN)."""
         if isinstance(left_node, exp.Tuple):
-            return self._row_in_subquery(left_node.expressions, query)
-        return self._quantified("=", left_node, exp.Any(this=query))
+            return self._row_in_subquery(left_node.expressions, query, at)
+        return self._quantified("=", left_node, share_source(exp.Any(this=query), left_node), at)
 
-    def _row_in_subquery(self, left_nodes: list[exp.Expr], query: exp.Expr) -> Expr:
+    def _row_in_subquery(self, left_nodes: list[exp.Expr], query: exp.Expr, at: exp.Expr | None = None) -> Expr:
         """``(a, b) IN (SELECT x, y ...)``: true if some row equals, null if none does but some comparison was null."""
         sub = self.planner.subquery(query.this if isinstance(query, exp.Subquery) else query, self.scope)
         if len(sub.columns) != len(left_nodes):
-            raise SqlError(f"subquery has too {'many' if len(sub.columns) > len(left_nodes) else 'few'} columns", sqlstate="42601")
+            raise located(SqlError(f"subquery has too {'many' if len(sub.columns) > len(left_nodes) else 'few'} columns", sqlstate="42601"), at)
         current: list[Any] = [None]
-        equals = [self.binary_op("=", self.compile(n), Expr(c.type, lambda row, i=i: current[0][i])).fn
-                  for i, (n, c) in enumerate(zip(left_nodes, sub.columns))]
+        lefts = [self.compile(n) for n in left_nodes]
+        with errors_at(at):
+            equals = [self.binary_op("=", left, Expr(c.type, lambda row, i=i: current[0][i])).fn
+                      for i, (left, c) in enumerate(zip(lefts, sub.columns))]
         rows_of = self._subquery_values(sub, None)
 
         def run(row: tuple) -> Any:
@@ -618,8 +671,8 @@ class Compiler:
 
         return Expr(BOOL, run)
 
-    def _quantified(self, op: str, left_node: exp.Expr, right: exp.Expr) -> Expr:
-        """``x op ANY|SOME|ALL (subquery or array)`` with three-valued logic."""
+    def _quantified(self, op: str, left_node: exp.Expr, right: exp.Expr, at: exp.Expr | None = None) -> Expr:
+        """``x op ANY|SOME|ALL (subquery or array)`` with three-valued logic; errors of the comparison point at ``at``."""
         is_all = isinstance(right, exp.All) or (isinstance(right, exp.Anonymous) and str(right.this).lower() == "all")
         inner = right.this if isinstance(right, (exp.Any, exp.All)) else right.expressions[0]
         if isinstance(inner, exp.Paren) and isinstance(inner.this, (exp.Select, exp.Union, exp.Subquery)):
@@ -628,7 +681,7 @@ class Compiler:
         if isinstance(inner, (exp.Select, exp.SetOperation, exp.Subquery)):
             sub = self.planner.subquery(inner, self.scope)
             if len(sub.columns) != 1:
-                raise SqlError("subquery has too many columns", sqlstate="42601")
+                raise located(SqlError("subquery has too many columns", sqlstate="42601"), at)
             element = sub.columns[0].type
             values_of = self._subquery_values(sub)
         else:
@@ -638,20 +691,23 @@ class Compiler:
 
                 array = self.coerce(array, arrays.array_type(left.type if left.type.base != "unknown" else TEXT))
             if not array.type.base.startswith("_"):
-                raise SqlError("op ANY/ALL (array) requires array on right side", sqlstate="42809")
+                raise located(SqlError("op ANY/ALL (array) requires array on right side", sqlstate="42809"), at)
             from engine import arrays
 
             element = arrays.element_type(array.type)
             values_of = array.fn
-        if left.type.base == "unknown":
-            left = self.coerce(left, element)
-        probe = Expr(element, lambda row: None)
-        if element.base == "unknown":
-            probe = Expr(TEXT, lambda row: None)
-        left_t, right_t = self._coerced_pair(left, probe)
-        left = self.coerce(left, left_t) if left.type.base == "unknown" else left
-        _, cmp = _resolve_binary(op, left.type, right_t, self.env)
+        with errors_at(at):  # 42883: no such operator for these types
+            if left.type.base == "unknown":
+                left = self.coerce(left, element)
+            probe = Expr(element, lambda row: None)
+            if element.base == "unknown":
+                probe = Expr(TEXT, lambda row: None)
+            left_t, right_t = self._coerced_pair(left, probe)
+            left = self.coerce(left, left_t) if left.type.base == "unknown" else left
+            _, cmp = _resolve_binary(op, left.type, right_t, self.env)
+
         convert = (lambda v: v) if right_t.base == element.base or element.base == "unknown" else _cast(element, right_t, self.env)
+        read = casts.zoned(left.type, self.env.ctx.timezone).input  # elements of an untyped array
         lf = left.fn
 
         def run(row: tuple) -> Any:
@@ -665,7 +721,7 @@ class Compiler:
                     unknown = True
                     continue
                 if element.base == "unknown":
-                    w = left.type.input(w)
+                    w = read(w)
                 else:
                     w = convert(w)
                 hit = cmp(v, w)
@@ -707,7 +763,7 @@ class Compiler:
     def _subquery(self, node: exp.Subquery) -> Expr:
         sub = self.planner.subquery(node.this, self.scope)
         if len(sub.columns) != 1:
-            raise SqlError("subquery must return only one column", sqlstate="42601")
+            raise located(SqlError("subquery must return only one column", sqlstate="42601"), node)
         values_of = self._subquery_values(sub)
 
         def scalar(row: tuple) -> Any:
@@ -753,7 +809,7 @@ class Compiler:
         if not items:
             raise SqlError("cannot determine type of empty array", sqlstate="42P18", hint="Explicitly cast to the desired type, for example ARRAY[]::integer[].")
         exprs = [self.compile(e) for e in items]
-        element, exprs = self.unify(exprs, "ARRAY")
+        element, exprs = self.unify(exprs, "ARRAY", items)
         fns = [e.fn for e in exprs]
         if all(e.const for e in exprs):
             return constant(tuple(e.value for e in exprs), arrays.array_type(element), "array")
@@ -767,7 +823,8 @@ class Compiler:
             result.name = array.name
             return result
         if not array.type.base.startswith("_"):
-            raise SqlError(f"cannot subscript type {array.type.name} because it does not support subscripting", sqlstate="42804")
+            raise located(SqlError(f"cannot subscript type {array.type.name} because it does not support subscripting", sqlstate="42804"), node)
+
         from engine import arrays
 
         index = self.coerce(self._subscript(node.expressions[0]), INT4)
@@ -799,8 +856,9 @@ class Compiler:
             conditions = [self.condition(branch.this) for branch in ifs]
         results = [self.compile(branch.args["true"]) for branch in ifs]
         default = node.args.get("default")
-        results.append(self.compile(default) if default is not None else constant(None, UNKNOWN))
-        result_type, results = self.unify(results, "CASE")
+        otherwise = self.compile(default) if default is not None else constant(None, UNKNOWN)
+        result_type, results = self.unify([otherwise, *results], "CASE", [default, *(b.args["true"] for b in ifs)])  # PostgreSQL weighs the ELSE first
+        results.append(results.pop(0))
         pairs = [(c.fn, r.fn) for c, r in zip(conditions, results[:-1])]
         otherwise = results[-1].fn
 
@@ -816,7 +874,7 @@ class Compiler:
 
     def _coalesce(self, node: exp.Expr) -> Expr:
         exprs = [self.compile(e) for e in [node.this, *node.expressions]]
-        result_type, exprs = self.unify(exprs, "COALESCE")
+        result_type, exprs = self.unify(exprs, "COALESCE", [node.this, *node.expressions])
         fns = [e.fn for e in exprs]
 
         def run(row: tuple) -> Any:
@@ -838,7 +896,7 @@ class Compiler:
     def _greatest(self, node: exp.Expr) -> Expr:
         is_greatest = isinstance(node, exp.Greatest)
         exprs = [self.compile(e) for e in [node.this, *node.expressions]]
-        result_type, exprs = self.unify(exprs, "GREATEST" if is_greatest else "LEAST")
+        result_type, exprs = self.unify(exprs, "GREATEST" if is_greatest else "LEAST", [node.this, *node.expressions])
         _, better = _resolve_binary(">" if is_greatest else "<", result_type, result_type, self.env)
         fns = [e.fn for e in exprs]
 
@@ -858,13 +916,19 @@ class Compiler:
         to = node.args["to"]
         if not isinstance(to, (exp.DataType, exp.ObjectIdentifier)):
             raise SqlError(f'type "{to.sql("postgres").lower()}" does not exist', sqlstate="42704")
-        target = type_from_node(to)
+        with errors_at(to):  # 42704 points at the type's name
+            target = type_from_node(to)
         inner = self.compile(node.this)
         if target.base in ("varchar", "bpchar") and target.typmod >= 0:  # an explicit cast truncates where assignment fails (22001)
-            n, pad = target.typmod, target.base == "bpchar"
-            result = self._apply(lambda v: v[:n].ljust(n) if pad else v[:n], target, [self.coerce(inner, target(-1), explicit=True)])
+            result = self._apply(casts.length_coercion(target, explicit=True), target, [self.coerce(inner, target(-1), explicit=True)])
+        elif target.base in ("_varchar", "_bpchar") and target.typmod >= 0:  # so do its elements (text read without the length)
+            from engine import arrays
+
+            truncate = arrays.converter(target(-1), target, explicit=True)
+            result = self._apply(truncate, target, [self.coerce(inner, target(-1), explicit=True)])
         else:
-            result = self.coerce(inner, target, explicit=True)
+            with errors_at(node):  # 42846 points at the cast
+                result = self.coerce(inner, target, explicit=True)
         innermost = node.this
         while isinstance(innermost, exp.Cast):
             innermost = innermost.this
@@ -881,8 +945,10 @@ class Compiler:
         if isinstance(pattern_node, exp.Escape):
             escape = pattern_node.expression.this
             pattern_node = pattern_node.this
-        subject = self.coerce(subject, TEXT) if subject.type.base != "bytea" else subject
-        pattern = self.coerce(self.compile(pattern_node), TEXT)
+        pattern = self.compile(pattern_node)
+        with errors_at(node):  # a type without a LIKE operator: PostgreSQL's 42883 points at the operator
+            subject = self.coerce(subject, TEXT) if subject.type.base != "bytea" else subject
+            pattern = self.coerce(pattern, TEXT)
         kwargs = {} if escape is None else {"escape": escape}
         if pattern.const and pattern.value is not None:
             match = patterns.like(pattern.value, case_insensitive, **kwargs)
@@ -896,14 +962,16 @@ class Compiler:
         inner = node.this
         if not isinstance(inner, (exp.Like, exp.ILike)):
             raise SqlError(f"unsupported expression: {node.sql('postgres')}", sqlstate="0A000")
-        rebuilt = inner.copy()
+        rebuilt = share_source(inner.copy(), node)
         rebuilt.set("expression", exp.Escape(this=inner.expression.copy(), expression=node.expression.copy()))
         return self._like(rebuilt)
 
     def _regex(self, node: exp.Expr) -> Expr:
         flags = "i" if isinstance(node, exp.RegexpILike) else ""
-        subject = self.coerce(self.compile(node.this), TEXT)
-        pattern = self.coerce(self.compile(node.expression), TEXT)
+        subject, pattern = self.compile(node.this), self.compile(node.expression)
+        with errors_at(node):
+            subject, pattern = self.coerce(subject, TEXT), self.coerce(pattern, TEXT)
+
         if pattern.const and pattern.value is not None:
             compiled = patterns.regex(pattern.value, flags)
             return self._apply(lambda s: compiled.search(s) is not None, BOOL, [subject])
@@ -916,25 +984,38 @@ class Compiler:
         return self._call("extract", [unit, self.compile(node.expression)], node)
 
     def _function(self, node: exp.Func) -> Expr:
+        if isinstance(node, exp.Hex):
+            return self._hex(node)
         name, arg_nodes = call_of(node)
         if name in ("nextval", "currval", "setval", "lastval"):
             return self._sequence_call(name, arg_nodes)
         if name in AGGREGATE_NAMES:
-            raise self._aggregate_misplaced()
+            raise located(self._aggregate_misplaced(), node)
         args = [constant(a.name.lower(), UNKNOWN) if isinstance(a, exp.Var) else self.compile(a) for a in arg_nodes]  # date_trunc(month, ...)
         return self._call(name, args, node)
+
+    def _hex(self, node: exp.Hex) -> Expr:
+        """to_hex(x), which sqlglot reads as Hex (writing it back as HEX(x), so stored SQL says hex), folding
+        upper() around it into the Hex (told by the length of the name it kept) and lower() into a LowerHex."""
+        meta = node.meta or {}
+        upper = "start" in meta and "end" in meta and meta["end"] - meta["start"] + 1 == len("upper")
+        outer = "lower" if isinstance(node, exp.LowerHex) else "upper" if upper else None
+        result = self._call("to_hex", [self.compile(node.this)], node)
+        return self._call(outer, [result], node) if outer else result
 
     def _call(self, name: str, args: list[Expr], node: exp.Expr) -> Expr:
         args = [self._vector_as_array(a) for a in args]
         types = [a.type for a in args]
-        resolved = functions.resolve(name, types)
-        if resolved is None:
-            for module in _extra_function_modules():
-                resolved = module.resolve(name, types)
-                if resolved is not None:
-                    break
-        if resolved is None:
-            raise functions.signature_error(name, types)
+        with errors_at(node):  # 42883 and 42725 point at the function's name
+            resolved = functions.resolve(name, types)
+            if resolved is None:
+                for module in _extra_function_modules():
+                    resolved = module.resolve(name, types)
+                    if resolved is not None:
+                        break
+            if resolved is None:
+                raise functions.signature_error(name, types)
+
         args = [self.coerce(a, t) if t.base != "any" else a for a, t in zip(args, resolved.args)] if resolved.args else args
         fn = resolved.fn
         volatile = resolved.volatile or resolved.context
@@ -961,7 +1042,10 @@ class Compiler:
     def _sequence_call(self, name: str, arg_nodes: list[exp.Expr]) -> Expr:
         args = [self.compile(a) for a in arg_nodes]
         if name != "lastval":
+            if args and args[0].const and args[0].literal is not None and args[0].value is not None:
+                self.coerce(args[0], BY_NAME["regclass"])  # a literal name is a regclass, looked up now (42P01 at the literal)
             if args[0].type.base in REG_TYPES:  # nextval('s'::regclass): the sequence by its (visible or qualified) name
+
                 args[0] = self.coerce(args[0], TEXT, explicit=True)
             args[0] = self.coerce(args[0], TEXT)
         if name == "setval":
@@ -1022,9 +1106,13 @@ class Compiler:
         rewritten = _NAMED_OPERATORS.get(op)
         if rewritten is None:
             if op in ("=", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "^", "||"):
-                return self.binary_op("<>" if op == "!=" else op, self.compile(left), self.compile(right))
-            raise SqlError(f"operator does not exist: {op}", sqlstate="42883")
-        return self.compile(rewritten(left, right))
+                compiled = self.compile(left), self.compile(right)
+                with errors_at(node):
+                    return self.binary_op("<>" if op == "!=" else op, *compiled)
+
+            raise located(SqlError(f"operator does not exist: {op}", sqlstate="42883"), node)
+        return self.compile(share_source(rewritten(left, right), node))
+
 
     def _at_time_zone(self, node: exp.AtTimeZone) -> Expr:
         return self._call("timezone", [self.compile(node.args["zone"]), self.compile(node.this)], node)
@@ -1061,7 +1149,18 @@ AGGREGATE_NAMES = frozenset(
 )
 
 
+def _first_mismatch(types: list[SqlType], context: str) -> int:
+    """Index of the input at which select_common_type fails: the end of the shortest failing prefix."""
+    for end in range(2, len(types) + 1):
+        try:
+            casts.common_type(types[:end], context)
+        except SqlError:
+            return end - 1
+    return len(types) - 1
+
+
 def _extra_function_modules() -> list[Any]:
+
     from engine import arrays, jsonb
 
     return [jsonb, arrays]
@@ -1096,7 +1195,7 @@ def _resolve_binary(op: str, left: SqlType, right: SqlType, env: Env) -> tuple[S
     return BY_NAME[result_base], fn
 
 
-def _cast(source: SqlType, target: SqlType, env: Env) -> Callable[[Any], Any]:
+def _cast(source: SqlType, target: SqlType, env: Env, explicit: bool = True) -> Callable[[Any], Any]:
     from engine import arrays, jsonb
 
     if target.base in REG_TYPES and source.base != target.base:
@@ -1110,11 +1209,11 @@ def _cast(source: SqlType, target: SqlType, env: Env) -> Callable[[Any], Any]:
         convert = _cast(element, arrays.element_type(target), env)
         return lambda value: tuple(None if v is None else convert(v) for v in value)
 
-    for module in (jsonb, arrays):
-        found = module.cast(source, target)
-        if found is not None:
-            return found
-    return casts.cast_function(source, target)
+    zone = env.ctx.timezone
+    found = jsonb.cast(source, target)
+    if found is None:
+        found = arrays.cast(source, target, explicit, zone)
+    return found if found is not None else casts.cast_function(source, target, explicit, zone)
 
 
 def and_or(fns: list[Fn], is_and: bool) -> Fn:
@@ -1206,7 +1305,8 @@ def _output_name(node: exp.Expr) -> str:
 
 
 def _type_column_name(t: SqlType) -> str:
-    return {"int4": "int4", "int8": "int8", "int2": "int2", "bool": "bool", "float8": "float8", "float4": "float4"}.get(t.base, t.base)
+    """FigureColname of a cast: the type's name, an array's being its element's (int4 for int[])."""
+    return t.base.removeprefix("_")
 
 
 _HANDLERS: dict[type, Callable[[Compiler, Any], Expr]] = {

@@ -22,7 +22,15 @@ from engine.casts import cast_function
 from engine.errors import DataError, SqlError, out_of_range
 from engine.intervals import USECS_PER_DAY, Interval
 from engine.patterns import like, regex
-from engine.types import BY_NAME, EXACT, INT_BITS, check_int, to_single, unsigned_zero
+from engine.types import (
+    BY_NAME,
+    EXACT,
+    INT_BITS,
+    check_int,
+    display_name,
+    to_single,
+    unsigned_zero,
+)
 
 FLOATS = ("float4", "float8")
 NUMERIC_TYPES = (*INT_BITS, "numeric", *FLOATS)
@@ -219,7 +227,7 @@ _TO_FLOAT = float
 
 
 def _name(base: str) -> str:
-    return BY_NAME[base].name if base in BY_NAME else base
+    return display_name(base)
 
 
 def _no_operator(op: str, left: str, right: str) -> SqlError:
@@ -513,13 +521,15 @@ def _comparison(op: str, left: str, right: str, zone: str) -> Fn | None:
     return None
 
 
-def _concatenation(left: str, right: str) -> tuple[str, Fn] | None:
+def _concatenation(left: str, right: str, zone: str) -> tuple[str, Fn] | None:
     """bytea || bytea, and text || anything (anything || text): the other side in its text form."""
     if left == right == "bytea":
         return "bytea", lambda a, b: a + b
+    if left[:1] == "_" or right[:1] == "_":  # text || anynonarray: arrays concatenate only with arrays and elements
+        return None
     if left in _STRINGS or right in _STRINGS:
         text = BY_NAME["text"]
-        to_left, to_right = cast_function(BY_NAME[left], text), cast_function(BY_NAME[right], text)
+        to_left, to_right = cast_function(BY_NAME[left], text, zone=zone), cast_function(BY_NAME[right], text, zone=zone)
         return "text", lambda a, b: to_left(a) + to_right(b)
     return None
 
@@ -548,7 +558,7 @@ def _non_numeric(op: str, left: str, right: str, zone: str) -> tuple[str, Fn]:
         if fn is not None:
             return "bool", fn
     elif op == "||":
-        found = _concatenation(left, right)
+        found = _concatenation(left, right, zone)
         if found is not None:
             return found
     elif op.removeprefix("!") in _PATTERNS:
@@ -562,8 +572,32 @@ def _non_numeric(op: str, left: str, right: str, zone: str) -> tuple[str, Fn]:
     raise _no_operator(op, left, right)
 
 
+# What PostgreSQL's func_select_candidate makes of two untyped operands: string types win where an
+# operator has a candidate taking them; ^ has only numeric candidates, so their preferred type;
+# ? only jsonb ? text. Every other operator has candidates of several categories and no choice.
+_BOTH_UNKNOWN = {
+    **{op: ("text", "text") for op in (*_COMPARE, "||", *_PATTERNS, *(f"!{p}" for p in _PATTERNS))},
+    "^": ("float8", "float8"),
+    "?": ("jsonb", "text"),
+}
+_NOT_UNIQUE_HINT = "Could not choose a best candidate operator. You might need to add explicit type casts."
+
+
+def not_unique(operator: str) -> SqlError:
+    """42725 for an operator call that several candidates fit equally (``operator``: as the message shows it)."""
+    return SqlError(f"operator is not unique: {operator}", sqlstate="42725", hint=_NOT_UNIQUE_HINT)
+
+
+def unknown_operands(op: str) -> tuple[str, str]:
+    """The types ``unknown op unknown`` resolves its operands to; 42725 when PostgreSQL finds no unique operator."""
+    found = _BOTH_UNKNOWN.get(op)
+    if found is None:
+        raise not_unique(f"unknown {op} unknown")
+    return found
+
+
 def _with_unknown(op: str, left: str, right: str, zone: str) -> tuple[str, Fn]:
-    """An untyped literal takes the other operand's type (text if both are untyped, or for || and patterns)."""
+    """An untyped literal takes the other operand's type (text for || and patterns); two resolve as unknown_operands says."""
     other = right if left == "unknown" else left
     textual = op == "||" and other != "bytea" or op.removeprefix("!") in _PATTERNS
     target = "text" if other == "unknown" or textual else other
@@ -573,21 +607,22 @@ def _with_unknown(op: str, left: str, right: str, zone: str) -> tuple[str, Fn]:
         if exc.sqlstate != "42883" or target not in ("date", "timestamp", "timestamptz", "time"):
             raise
     if op in ("+", "-") and target == "date":  # date + '...': int4, interval and time all fit
-        raise SqlError(f"operator is not unique: {_name(left)} {op} {_name(right)}", sqlstate="42725",
-                       hint="Could not choose a best candidate operator. You might need to add explicit type casts.")
+        raise not_unique(f"{_name(left)} {op} {_name(right)}")
     if op in ("+", "-"):  # timestamp + '1 day': interval is the only candidate left
         return _typed_unknown(op, left, right, "interval", zone)
     raise _no_operator(op, left, right)
 
 
 def _typed_unknown(op: str, left: str, right: str, target: str, zone: str) -> tuple[str, Fn]:
+    if left == right == "unknown":
+        new_left, new_right = unknown_operands(op)
+        parse_left = BY_NAME[new_left].input
+        parse_right = BY_NAME[new_right].input
+        result, fn = binary(op, new_left, new_right, zone)
+        return result, lambda a, b: fn(parse_left(a), parse_right(b))
     parse = (lambda text: dates.parse_timestamptz(text, -1, zone)) if target == "timestamptz" else BY_NAME[target].input
     new_left, new_right = (target if left == "unknown" else left), (target if right == "unknown" else right)
-    if left == right == "unknown" and op in ("+", "-"):
-        raise SqlError(f"operator is not unique: unknown {op} unknown", sqlstate="42725")
     result, fn = binary(op, new_left, new_right, zone)
-    if left == "unknown" and right == "unknown":
-        return result, lambda a, b: fn(parse(a), parse(b))
     if left == "unknown":
         return result, lambda a, b: fn(parse(a), b)
     return result, lambda a, b: fn(a, parse(b))

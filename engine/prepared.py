@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.errors import SqlError
-from engine.parse import Utility
+from engine.parse import Utility, positions_shifted
 from engine.types import SqlType, lookup
 
 _PREPARE = re.compile(r"\s*prepare\s+(\"[^\"]+\"|\w+)\s*(?:\((.*?)\))?\s+as\s+(.*)\Z", re.IGNORECASE | re.DOTALL)
@@ -28,7 +28,8 @@ def prepare(session: Any, u: Utility, params: Sequence[Any], param_types: Sequen
     if name in session.named_statements:
         raise SqlError(f'prepared statement "{name}" already exists', sqlstate="42P05")
     types = [lookup(t.strip()) for t in _split(types_text)] if types_text else []
-    session.named_statements[name] = session.parse_statement(body, types)
+    with positions_shifted(u.offset + match.start(3)):
+        session.named_statements[name] = session.parse_statement(body, types)
     return Result("PREPARE")
 
 

@@ -10,7 +10,7 @@ ORDER BY (skipped when an index already yields that order), LIMIT/OFFSET.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlglot import exp
@@ -19,13 +19,16 @@ from catalog.objects import Table, View
 from engine import aggregates, plan, sysfuncs, systables, sysview, windows
 from engine.errors import SqlError
 from engine.expr import (
-    AGGREGATE_NAMES, INT8, TEXT, Column, Compiler, Env, Expr, Scope, SubqueryPlanner, and_or,
+    AGGREGATE_NAMES, INT8, TEXT, Column, Compiler, Env, Expr, Scope, SubqueryPlanner, and_or, type_from_node,
 )
-from engine.parse import parse
+from engine.parse import errors_at, located, parse, share_source
+
+
 from engine.tables import TableInfo
 from engine.types import SqlType
 
 KEY_COLUMN = "\x00key"  # the hidden column holding a scanned row's key
+TABLEOID_ATTNUM = -6  # PostgreSQL's attribute number of the system column tableoid
 
 
 @dataclass
@@ -134,7 +137,7 @@ class Planner(SubqueryPlanner):
 
     def _recursive_cte(self, name: str, names: list[str] | None, body: exp.Union, outer: Scope | None) -> tuple[plan.Node, list[Column]]:
         seed = self.query(body.this, outer)
-        columns = _renamed(seed.columns, names, name)
+        columns = [replace(c, table_oid=0, attnum=0) for c in _renamed(seed.columns, names, name)]  # a UNION's columns have no origin
         work = plan.WorkTable(columns, name=name)
         self.ctes.append({name: (work, columns)})
         try:
@@ -162,8 +165,10 @@ class Planner(SubqueryPlanner):
             raise SqlError(f"each {kind.upper()} query must have the same number of columns", sqlstate="42601")
         compiler = self.compiler(Scope([]))
         types = []
-        for a, b in zip(left.columns, right.columns):
-            types.append(compiler.unify([Expr(a.type, _noop), Expr(b.type, _noop)], kind.upper())[0])
+        right_items = output_nodes(node.expression)
+        for i, (a, b) in enumerate(zip(left.columns, right.columns)):  # a mismatch points at the right-hand column
+            at = [None, right_items[i]] if right_items is not None and i < len(right_items) else None
+            types.append(compiler.unify([Expr(a.type, _noop), Expr(b.type, _noop)], kind.upper(), at)[0])
         left_node = _convert(left, types, compiler)
         right_node = _convert(right, types, compiler)
         columns = [Column(None, c.name, t) for c, t in zip(left.columns, types)]
@@ -172,13 +177,14 @@ class Planner(SubqueryPlanner):
 
     def _values(self, node: exp.Values, outer: Scope | None, names: list[str] | None = None) -> Planned:
         compiler = self.compiler(Scope([], outer), "VALUES")
-        rows = [[compiler.compile(e) for e in (t.expressions if isinstance(t, exp.Tuple) else [t])] for t in node.expressions]
+        row_nodes = [t.expressions if isinstance(t, exp.Tuple) else [t] for t in node.expressions]
+        rows = [[compiler.compile(e) for e in r] for r in row_nodes]
         width = len(rows[0])
         if any(len(r) != width for r in rows):
             raise SqlError("VALUES lists must all be the same length", sqlstate="42601")
         types = []
         for i in range(width):
-            t, converted = compiler.unify([r[i] for r in rows], "VALUES")
+            t, converted = compiler.unify([r[i] for r in rows], "VALUES", [r[i] for r in row_nodes])
             types.append(t)
             for r, e in zip(rows, converted):
                 r[i] = e
@@ -226,7 +232,7 @@ class Planner(SubqueryPlanner):
                 compiled = compiler.coerce(compiled, TEXT)
             outputs.append(compiled)
             names.append(item.alias if isinstance(item, exp.Alias) else _item_name(expr_node, compiled.name))
-        columns = [Column(None, n, e.type) for n, e in zip(names, outputs)]
+        columns = [Column(None, n, e.type, False, *column_origin(item, scope)) for n, e, item in zip(names, outputs, select_items)]
 
         order = node.args.get("order")
         distinct = node.args.get("distinct")
@@ -279,7 +285,7 @@ class Planner(SubqueryPlanner):
                 if isinstance(target, exp.Literal) and not target.is_string:
                     slot = int(target.this) - 1
                     if not 0 <= slot < len(names):
-                        raise SqlError(f"ORDER BY position {target.this} is not in select list", sqlstate="42P10")
+                        raise located(SqlError(f"ORDER BY position {target.this} is not in select list", sqlstate="42P10"), target)
                     getter = _getter(slot)
                 else:
                     getter = compiler.compile(target).fn
@@ -299,9 +305,13 @@ class Planner(SubqueryPlanner):
             if count is None and isinstance(limit, exp.Fetch):
                 count = exp.Literal.number(1)
             if count is not None and not isinstance(count, exp.Null) and not (isinstance(count, exp.Var) and count.name.upper() == "ALL"):
-                limit_fn = compiler.coerce(compiler.compile(count), INT8, context="argument of LIMIT").fn
+                compiled = compiler.compile(count)
+                with errors_at(count, start=True):
+                    limit_fn = compiler.coerce(compiled, INT8, context="argument of LIMIT").fn
         if offset is not None:
-            offset_fn = compiler.coerce(compiler.compile(offset.expression), INT8, context="argument of OFFSET").fn
+            compiled = compiler.compile(offset.expression)
+            with errors_at(offset.expression, start=True):
+                offset_fn = compiler.coerce(compiled, INT8, context="argument of OFFSET").fn
         return Planned(plan.Limit(planned.columns, planned.node, limit_fn, offset_fn), planned.columns)
 
     def _order_slot(self, target: exp.Expr, items: list[exp.Expr], names: list[str], outputs: list[Expr], compiler: Compiler,
@@ -309,12 +319,12 @@ class Planner(SubqueryPlanner):
         if isinstance(target, exp.Literal) and not target.is_string:
             position = int(target.this)
             if not 1 <= position <= len(outputs):
-                raise SqlError(f"ORDER BY position {position} is not in select list", sqlstate="42P10")
+                raise located(SqlError(f"ORDER BY position {position} is not in select list", sqlstate="42P10"), target)
             return position - 1
         if isinstance(target, exp.Column) and not target.table and target.name in names:
             same = {_item_key(it.this if isinstance(it, exp.Alias) else it) for it, n in zip(items, names) if n == target.name}
             if len(same) > 1:
-                raise SqlError(f'ORDER BY "{target.name}" is ambiguous', sqlstate="42702")
+                raise located(SqlError(f'ORDER BY "{target.name}" is ambiguous', sqlstate="42702"), target)
             index = names.index(target.name)
             item = items[index]
             if isinstance(item, exp.Alias) or isinstance(item, exp.Column):
@@ -325,7 +335,8 @@ class Planner(SubqueryPlanner):
             if inner.sql("postgres") == text:
                 return i
         if distinct:
-            raise SqlError("for SELECT DISTINCT, ORDER BY expressions must appear in select list", sqlstate="42P10")
+            raise located(SqlError("for SELECT DISTINCT, ORDER BY expressions must appear in select list", sqlstate="42P10"), target, start=True)
+
         return None
 
     def _distinct_on_slot(self, target: exp.Expr, items: list[exp.Expr], names: list[str], outputs: list[Expr], compiler: Compiler) -> Callable:
@@ -340,7 +351,7 @@ class Planner(SubqueryPlanner):
             if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
                 table = item.table if isinstance(item, exp.Column) else None
                 if table and not any(r.alias == table for r in relations):
-                    raise SqlError(f'missing FROM-clause entry for table "{table}"', sqlstate="42P01")
+                    raise located(SqlError(f'missing FROM-clause entry for table "{table}"', sqlstate="42P01"), item)
                 if not relations and not table:
                     raise SqlError("SELECT * with no tables specified is not valid", sqlstate="42601")
                 for relation in relations:
@@ -422,7 +433,7 @@ class Planner(SubqueryPlanner):
                 # USING columns appear once in SELECT *: hide the right-hand copy
                 for k, c in enumerate(right.columns):
                     if c.name == name:
-                        right.columns[k] = Column(c.table, c.name, c.type, hidden=True) if (join.side or "").upper() != "RIGHT" else c
+                        right.columns[k] = replace(c, hidden=True) if (join.side or "").upper() != "RIGHT" else c
             return terms
         if on is None:
             return []
@@ -456,19 +467,22 @@ class Planner(SubqueryPlanner):
             system = systables.find_system_relation(self.session, name, schema) if cte is None else None
             if system is not None:
                 return _system_relation(system, alias or name, names)
-            obj = self.session.resolve_relation(name, schema)
+            with errors_at(item):  # 42P01 points at the name
+                obj = self.session.resolve_relation(name, schema, in_query=True)
             alias = alias or name
             if isinstance(obj, View):
                 planned = self.query(parse(obj.query)[0], None)
-                return Relation(alias, planned.node, _renamed(planned.columns, names or list(obj.columns), alias))
+                # a view's columns originate in the view itself, as PostgreSQL reports them before rewriting
+                columns = [replace(c, table_oid=obj.oid, attnum=i) for i, c in enumerate(planned.columns, 1)]
+                return Relation(alias, planned.node, _renamed(columns, names or list(obj.columns), alias))
             if not isinstance(obj, Table):
                 raise SqlError(f'"{name}" is not a table', sqlstate="42809")
             info = self.session.table_info(obj)
-            columns = [Column(alias, c.name, t, hidden=c.dropped) for c, t in zip(obj.columns, info.types)]
+            columns = [Column(alias, c.name, t, c.dropped, obj.oid, c.attnum) for c, t in zip(obj.columns, info.types)]
             if names:
                 live = [i for i, c in enumerate(columns) if not c.hidden]
                 for i, new in zip(live, names):
-                    columns[i] = Column(alias, new, columns[i].type)
+                    columns[i] = replace(columns[i], name=new)
             columns.append(Column(alias, KEY_COLUMN, TEXT, hidden=True))
             return Relation(alias, plan.SeqScan(columns, info, alias=alias), columns, info)
         if isinstance(item, exp.Subquery):
@@ -915,7 +929,7 @@ class Planner(SubqueryPlanner):
         if isinstance(g, exp.Literal) and not g.is_string:
             position = int(g.this)
             if not 1 <= position <= len(items):
-                raise SqlError(f"GROUP BY position {position} is not in select list", sqlstate="42P10")
+                raise located(SqlError(f"GROUP BY position {position} is not in select list", sqlstate="42P10"), g)
             item = items[position - 1]
             return item.this if isinstance(item, exp.Alias) else item
         if isinstance(g, exp.Column) and not g.table:
@@ -932,8 +946,9 @@ class Planner(SubqueryPlanner):
         name, arg_nodes, distinct, star, order = _aggregate_parts(call)
         args = []
         for a in arg_nodes:
-            if _aggregates(a):
-                raise SqlError("aggregate function calls cannot be nested", sqlstate="42803")
+            nested = _aggregates(a)
+            if nested:
+                raise located(SqlError("aggregate function calls cannot be nested", sqlstate="42803"), nested[0])
             e = compiler.compile(a)
             args.append(e)
         if args and args[0].type.base == "unknown" and name in ("min", "max", "string_agg", "array_agg", "count"):
@@ -943,7 +958,8 @@ class Planner(SubqueryPlanner):
         if name == "string_agg" and len(args) == 2 and args[0].type.base in ("varchar", "bpchar", "name", "char"):
             args[0] = compiler.coerce(args[0], TEXT)
         order_keys = [(compiler.compile(o.this).fn, bool(o.args.get("desc")), bool(o.args.get("nulls_first"))) for o in order]
-        return aggregates.build(name, args, star=star, distinct=distinct, filter=filter_fn, order=order_keys)
+        with errors_at(call):  # 42883 points at the aggregate's name
+            return aggregates.build(name, args, star=star, distinct=distinct, filter=filter_fn, order=order_keys)
 
     # -- set-returning functions in the select list ----------------------------------------
 
@@ -967,7 +983,7 @@ class Planner(SubqueryPlanner):
             arg_types = [a.type for a in args]
             found = sysfuncs.set_returning(name, arg_types) or setfuncs.set_returning(name, arg_types)
             if found is None:
-                raise SqlError(f"function {name}({', '.join(t.name for t in arg_types)}) does not exist", sqlstate="42883")
+                raise located(SqlError(f"function {name}({', '.join(t.name for t in arg_types)}) does not exist", sqlstate="42883"), call)
             out_columns, produce, coerce_to = _unpack_setfunc(found)
             if coerce_to:
                 args = [compiler.coerce(a, t) for a, t in zip(args, coerce_to)]
@@ -997,7 +1013,9 @@ class Planner(SubqueryPlanner):
             sql = w.sql("postgres")
             if sql in new_replacements:
                 continue
-            spec = windows.build(_named_window(w, named), compiler, self)
+            with errors_at(w):  # an unknown window function (42883) points at its name
+                spec = windows.build(_named_window(w, named), compiler, self)
+
             new_replacements[sql] = (width + len(specs), spec.type)
             specs.append(spec)
         columns = list(source.columns) + [Column(None, "", s.type) for s in specs]
@@ -1085,9 +1103,10 @@ def _mentions(item: exp.Expr, relations: list[Relation]) -> bool:
 
 def _system_relation(relation: Any, alias: str, names: list[str] | None) -> Relation:
     """A pg_catalog or information_schema relation: its rows generated from the catalog once per execution."""
-    columns = [Column(alias, names[i] if names and i < len(names) else n, t) for i, (n, t) in enumerate(systables.column_types(relation))]
+    columns = [Column(alias, names[i] if names and i < len(names) else n, t, False, relation.oid, i + 1)
+               for i, (n, t) in enumerate(systables.column_types(relation))]
     if relation.kind == "r":  # a catalog table's rows carry the hidden system column tableoid
-        columns.append(Column(alias, "tableoid", sysview.OID, hidden=True))
+        columns.append(Column(alias, "tableoid", sysview.OID, True, relation.oid, TABLEOID_ATTNUM))
     cache: list[Any] = [None, -1, None]
 
     def rows(env: Env) -> list[tuple]:
@@ -1106,8 +1125,8 @@ def _named_window(call: exp.Window, named: list[exp.Window]) -> exp.Window:
         return call
     definition = next((d for d in named if d.this.name == alias.name), None)
     if definition is None:
-        raise SqlError(f'window "{alias.name}" does not exist', sqlstate="42704")
-    resolved = call.copy()
+        raise located(SqlError(f'window "{alias.name}" does not exist', sqlstate="42704"), alias)
+    resolved = share_source(call.copy(), call)  # its copied nodes keep their places in the query string
     for key in ("partition_by", "order", "spec"):
         if definition.args.get(key) is not None:
             resolved.set(key, definition.args[key].copy() if isinstance(definition.args[key], exp.Expr) else [e.copy() for e in definition.args[key]])
@@ -1152,7 +1171,53 @@ def _columns_of(relations: list[Relation]) -> list[Column]:
     return out
 
 
+def column_origin(item: exp.Expr, scope: Scope) -> tuple[int, int]:
+    """(table oid, attnum) a select-list item comes from: a bare column reference of this or an enclosing query
+    (a cast to its own type changes nothing, as PostgreSQL's coercion returns the column itself); (0, 0) otherwise."""
+    node = item.this if isinstance(item, exp.Alias) else item
+    while isinstance(node, exp.Paren):
+        node = node.this
+    target = None
+    if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast):
+        target, node = node.args.get("to"), node.this
+        while isinstance(node, exp.Paren):
+            node = node.this
+    if not isinstance(node, exp.Column) or isinstance(node.this, exp.Star):
+        return 0, 0
+    if not node.table and isinstance(node.this, exp.Identifier) and not node.this.quoted and node.name.lower() in ("user", "current_role"):
+        return 0, 0
+    current: Scope | None = scope
+    while current is not None:
+        index = current.find(node.name, node.table or None)
+        if index is not None:
+            column = current.columns[index]
+            if target is not None and not _same_type(column.type, target):
+                return 0, 0
+            return column.table_oid, column.attnum
+        current = current.parent
+    return 0, 0
+
+
+def _same_type(column: SqlType, target: exp.DataType) -> bool:
+    """Whether a cast to ``target`` leaves a value of ``column``'s type as it is (same type, no new modifier)."""
+    try:
+        wanted = type_from_node(target)
+    except SqlError:
+        return False
+    return wanted is not None and wanted.oid == column.oid and (wanted.typmod < 0 or wanted.typmod == column.typmod)
+
+
+def output_nodes(node: exp.Expr) -> list[exp.Expr] | None:
+    """The expressions of a plain SELECT's list (what its output columns are made of), else None."""
+    while isinstance(node, exp.Subquery):
+        node = node.this
+    if not isinstance(node, exp.Select):
+        return None
+    return [item.this if isinstance(item, exp.Alias) else item for item in node.expressions]
+
+
 def _renamed(columns: list[Column], names: list[str] | None, alias: str) -> list[Column]:
+
     out = []
     visible = 0
     for c in columns:
@@ -1161,7 +1226,7 @@ def _renamed(columns: list[Column], names: list[str] | None, alias: str) -> list
             name = names[visible]
         if not c.hidden:
             visible += 1
-        out.append(Column(alias, name, c.type, c.hidden))
+        out.append(replace(c, table=alias, name=name))
     return out
 
 

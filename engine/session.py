@@ -24,11 +24,12 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from catalog.objects import Table, View
 from catalog.roles import Role, RoleStore, bootstrap_role
-from engine import ddl, dml
+from engine import advisory, ddl, dml
 from engine.context import Context
+from engine.cluster import Activity
 from engine.errors import SqlError
 from engine.expr import Column, Env
-from engine.parse import Utility, parse_statements
+from engine.parse import Utility, parse_statements, positions_shifted
 from engine.select import Planned, Planner
 from engine.tables import TableInfo
 from engine.transaction import READ_COMMITTED, REPEATABLE_READ, RetryStatement, Transaction
@@ -115,9 +116,11 @@ class Statement:
     columns: list[Column] | None
     quick: bool = False  # see Prepared.quick
     wire: dict = field(default_factory=dict)  # the protocol layer's per-statement cache (parameter decoders)
+    plan: Prepared | None = None  # the plan last used, valid while plan_key (catalog version, search_path, TimeZone) holds
+    plan_key: tuple = ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Portal:
     """A bound statement being executed: a query's row stream, or a finished statement's rows to page through."""
 
@@ -150,6 +153,9 @@ class Session:
         self.db = db
         self.database_name = database or os.path.basename(db.path.rstrip("/"))
         self.cluster = cluster  # the server's Cluster (databases, roles); None when embedded
+        self.activity = Activity()  # what pg_stat_activity shows of this session
+        if cluster is not None:
+            cluster.attach(self)
         self.backend_pid = 0  # the id a server gave this session in BackendKeyData (0: embedded)
         self.defaults = dict(DEFAULT_SETTINGS, user=user, session_authorization=user)  # what RESET returns to
         self.settings = dict(self.defaults)
@@ -163,6 +169,7 @@ class Session:
         self._active: Portal | None = None
         self.named_statements: dict[str, Statement] = {}  # PREPARE's and the protocol's named statements
         self.portals: dict[str, Portal] = {}  # the extended protocol's portals and SQL cursors share one namespace
+        self.interruptible = True  # False while the server runs a quick batch on its event loop, where no cancel can arrive
         self._cancel_lock = threading.Lock()
         self._running: int | None = None  # thread id of the statement cancel() may interrupt
         self._cancel_sent = False
@@ -182,16 +189,18 @@ class Session:
             names.append(part)
         return names
 
-    def resolve_relation(self, name: str, schema: str | None = None, missing_ok: bool = False) -> Any:
+    def resolve_relation(self, name: str, schema: str | None = None, missing_ok: bool = False, in_query: bool = False) -> Any:
+        """A relation by name; ``in_query``: looked up as a query names it, where a missing schema is a missing
+        relation (42P01), not the 3F000 that DDL reports."""
         obj = self.tx.catalog.resolve(name, schema, self.search_path())
         if obj is None and not missing_ok:
-            if schema is not None and self.tx.catalog.schema(schema) is None:
+            if schema is not None and not in_query and self.tx.catalog.schema(schema) is None:
                 raise SqlError(f'schema "{schema}" does not exist', sqlstate="3F000")
             raise SqlError(f'relation "{schema + "." if schema else ""}{name}" does not exist', sqlstate="42P01")
         return obj
 
-    def resolve_table(self, name: str, schema: str | None = None) -> Table:
-        obj = self.resolve_relation(name, schema)
+    def resolve_table(self, name: str, schema: str | None = None, in_query: bool = False) -> Table:
+        obj = self.resolve_relation(name, schema, in_query=in_query)
         if isinstance(obj, View):
             raise SqlError(f'cannot change view "{name}"', sqlstate="55000")
         if not isinstance(obj, Table):
@@ -323,10 +332,13 @@ class Session:
 
     def close(self) -> None:
         """The connection ends: roll back its transaction and release what it holds."""
+        if self.cluster is not None:
+            self.cluster.detach(self)
         tx, self.tx = self.tx, None
         self.portals.clear()
         if tx is not None:
             tx.unlock()
+        advisory.release_session(self.db, self)
 
     def statement_done(self, tx: Transaction | None) -> None:
         if tx is not None and not tx.explicit and not self.block and self.tx is tx:
@@ -338,6 +350,7 @@ class Session:
             raise error
         if tx.explicit:
             tx.failed = True
+            advisory.transaction_failed(self.db, tx)  # PostgreSQL releases them at the error, not at ROLLBACK
         elif self.tx is tx:
             self.tx = None  # an implicit transaction, or a block's, is rolled back at its first error
             self._close_portals(tx)
@@ -372,6 +385,8 @@ class Session:
 
     def _interruptible(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn`` where cancel() may interrupt it; commits run outside, so they are never torn."""
+        if not self.interruptible:
+            return fn(*args)
         with self._cancel_lock:
             self._running = threading.get_ident()
         try:
@@ -485,11 +500,9 @@ class Session:
             return
         tx = self.statement_tx()
         try:
-            prepared = self.prepare(statement.node, (statement.sql, 0), statement.given) if not _is_ddl(statement.node) else None
+            prepared = self._statement_plan(statement) if not _is_ddl(statement.node) else None
             if prepared is not None and prepared.kind == "select":
-                if prepared.portal is not None and prepared.portal.rows is not None:
-                    prepared.portal.rows = iter(list(prepared.portal.rows))  # it shares the plan's env: detach it first
-                env = self._bind_env(prepared, portal.params)
+                env = self._bind_env(_detached(prepared), portal.params)
                 portal.rows = self._interruptible(prepared.rows, env)
                 portal.columns = prepared.columns
                 prepared.portal = portal
@@ -502,6 +515,36 @@ class Session:
             self.statement_done(tx)
         except BaseException as error:
             self.statement_failed(tx, error)
+
+    def _statement_plan(self, statement: Statement) -> Prepared:
+        """A statement's plan: kept on the statement while the catalog version, search_path and TimeZone stay the same."""
+        settings = self.settings
+        key = (self.tx.catalog.version, settings["search_path"], settings["TimeZone"])
+        if statement.plan_key == key:
+            return statement.plan
+        prepared = self.prepare(statement.node, (statement.sql, 0), statement.given)
+        if key[0] >= 0:  # not a catalog of the transaction's own DDL
+            statement.plan, statement.plan_key = prepared, key
+            statement.quick = prepared.quick  # DDL since Parse may have changed the plan (a dropped key: no longer a point read)
+        return prepared
+
+    def run_quick(self, statement: Statement, params: Sequence[Any]) -> list[tuple]:
+        """All rows of a quick statement (a point read), run alone in its own implicit transaction.
+
+        What Bind, Execute and Sync of the unnamed portal do, without the portal: no transaction
+        may be open, and the statement neither writes nor calls anything, so nothing outlives it.
+        """
+        if self.tx is not None or self.block:
+            raise SqlError("a quick statement runs only outside transactions", sqlstate="XX000")
+        tx = self.tx = self._new_tx(explicit=False)
+        try:
+            prepared = self._statement_plan(statement)
+            if not prepared.quick:
+                raise SqlError(f"not a quick statement: {statement.sql[:80]}", sqlstate="XX000")
+            return list(prepared.rows(self._bind_env(_detached(prepared), params)))
+        finally:
+            self.tx = None
+            tx.unlock()
 
     def close_portal(self, name: str) -> None:
         self.portals.pop(name, None)
@@ -688,12 +731,14 @@ class Session:
                 raise SqlError("DISCARD ALL cannot run inside a transaction block", sqlstate="25001")
             self.cache.clear()
             if words[:1] == ("all",):
+                advisory.unlock_all(self.db, self)
                 self.settings = dict(self.defaults)
                 self.portals.clear()
                 self.named_statements.clear()
             return Result(f"DISCARD {' '.join(words).upper()}")
         if command == "explain":
-            return self._explain(u.rest, params, param_types)
+            with positions_shifted(u.offset):
+                return self._explain(u.rest, params, param_types)
         raise SqlError(f"unsupported statement: {command}", sqlstate="0A000")
 
     def _require_tx(self, what: str) -> None:
@@ -812,6 +857,15 @@ def _is_quick(statement: exp.Expr, node: Any) -> bool:
         return False
     return not any(isinstance(n, (exp.Func, exp.Select, exp.SetOperation)) and not isinstance(n, exp.Cast)
                    for n in statement.walk() if n is not statement)
+
+
+def _detached(prepared: Prepared) -> Prepared:
+    """The plan, ready to be bound again: a portal still streaming from its env first reads its rest into memory."""
+    portal = prepared.portal
+    if portal is not None and portal.rows is not None:
+        portal.rows = iter(list(portal.rows))
+    prepared.portal = None
+    return prepared
 
 
 def _take(rows: Iterator[tuple], limit: int) -> list[tuple]:

@@ -7,18 +7,20 @@ they receive the execution's Env to read the statement's catalog and the session
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from catalog import layout
 from catalog import pg_catalog as pgc
 from catalog.objects import Constraint, Index, Sequence as SequenceObject, Table, View
-from engine import arrays, functions
+from engine import advisory, arrays, functions
 from engine.errors import SqlError
 from engine.functions import quote_ident
 from engine.systables import STARTED, backend_pid
 from engine.sysview import (
-    BOOL, INT4, PROCS_BY_OID, TEXT, VECTOR_ELEMENTS, SystemView, _name_parts, format_type, vector_element, view_from_env,
+    BOOL, INT4, PROCS_BY_OID, TEXT, VECTOR_ELEMENTS, SystemView, name_parts, format_type, vector_element, view_from_env,
 )
 from engine.sysview import parameter_type  # noqa: F401  (engine.dml imports it from here)
 from engine.types import BY_NAME, REG_TYPES, SqlType
@@ -189,7 +191,7 @@ def _role_is(view: SystemView, role: str | int | None) -> bool:
 def _table_oid(view: SystemView, table: str | int) -> int | None:
     if isinstance(table, int):
         return table if view.relation(table) is not None else None
-    parts = _name_parts(table)
+    parts = name_parts(table)
     if len(parts) > 1 and view.schema_oid(parts[-2]) is None:
         raise SqlError(f'schema "{parts[-2]}" does not exist', sqlstate="3F000")
     oid = view.find_relation(parts[-1], parts[-2] if len(parts) > 1 else None)
@@ -313,7 +315,7 @@ def _serial_sequence(env: Any, table: str, column: str) -> str | None:
     view = view_from_env(env)
     oid = _table_oid(view, table)
     obj = view.relation(oid)[2]
-    target = _name_parts(column)[0] if column else column
+    target = name_parts(column)[0] if column else column
     if not isinstance(obj, Table) or obj.column(target) is None:
         raise SqlError(f'column "{column}" of relation "{view.relation(oid)[1]}" does not exist', sqlstate="42703")
     attnum = obj.column(target).attnum
@@ -367,7 +369,7 @@ def _description(env: Any, oid: int, catalog: str | None = None, subid: int = 0)
     """obj_description / col_description: pg_description's comment on an object (of the catalog named, if one is)."""
     classoid = None
     if catalog is not None:
-        found = view_from_env(env).find_relation(*reversed(_name_parts(catalog))) if catalog else None
+        found = view_from_env(env).find_relation(*reversed(name_parts(catalog))) if catalog else None
         if found is None:
             return None
         classoid = found
@@ -375,6 +377,87 @@ def _description(env: Any, oid: int, catalog: str | None = None, subid: int = 0)
         if objoid == oid and objsubid == subid and (classoid is None or classoid == objclass):
             return text
     return None
+
+
+# -- relation and database sizes (docs/server.md) ------------------------------------------
+
+_FORKS = ("main", "fsm", "vm", "init")
+_SIZES: OrderedDict[tuple, int] = OrderedDict()  # (store, snapshot, prefix, keys only) -> bytes; a snapshot's entries never change
+
+
+def _entries_size(env: Any, prefix: bytes, keys_only: bool = False) -> int:
+    """The bytes of the live entries under ``prefix`` as the statement's transaction sees them (keys, and values unless ``keys_only``)."""
+    tx = env.tx
+    key = (id(tx.store), tx.snapshot, prefix, keys_only)
+    cacheable = not any(k.startswith(prefix) for k in tx.writes)
+    if cacheable and key in _SIZES:
+        return _SIZES[key]
+    if keys_only:
+        total = sum(len(entry[0]) for entry in tx.scan(prefix))
+    else:
+        total = sum(len(entry[0]) + len(entry[1]) for entry in tx.scan(prefix))
+    if cacheable:
+        _SIZES[key] = total
+        if len(_SIZES) > 1024:
+            _SIZES.popitem(last=False)
+    return total
+
+
+def _object_size(env: Any, obj: Any) -> int:
+    """A relation's size: the bytes of its live entries; a primary key's index has none of its own (rows are stored
+    under their key), so it counts the bytes of its table's row keys. Views and the system catalogs store nothing."""
+    if isinstance(obj, Table):
+        return _entries_size(env, layout.row_prefix(obj.oid))
+    if isinstance(obj, Index):
+        if obj.primary:
+            return _entries_size(env, layout.row_prefix(obj.table_oid), keys_only=True)
+        return _entries_size(env, layout.index_prefix(obj.oid))
+    if isinstance(obj, SequenceObject):
+        return _entries_size(env, layout.sequence_key(obj.oid))
+    return 0
+
+
+def _relation_size(env: Any, oid: int, fork: str) -> int | None:
+    """pg_relation_size and pg_table_size (immusql keeps no free space or visibility maps: their forks are empty)."""
+    if fork not in _FORKS:
+        raise SqlError("invalid fork name", sqlstate="22023", hint='Valid fork names are "main", "fsm", "vm", and "init".')
+    found = view_from_env(env).relation(oid)
+    if found is None:
+        return None
+    return _object_size(env, found[2]) if fork == "main" else 0
+
+
+def _indexes_size(env: Any, oid: int) -> int | None:
+    found = view_from_env(env).relation(oid)
+    if found is None:
+        return None
+    if not isinstance(found[2], Table):
+        return 0
+    return sum(_object_size(env, index) for index in env.tx.catalog.indexes_of(oid))
+
+
+def _total_relation_size(env: Any, oid: int) -> int | None:
+    table = _relation_size(env, oid, "main")
+    return None if table is None else table + _indexes_size(env, oid)
+
+
+def _database_size(env: Any, database: str | int) -> int | None:
+    """pg_database_size: the bytes of the database's log on disk (3D000 for an unknown name, NULL for an unknown oid)."""
+    from engine.cluster import log_size
+
+    session = _session(env)
+    known = dict(session.databases())
+    if isinstance(database, str):
+        oid = next((o for o, name in known.items() if name == database), None)
+        if oid is None:
+            raise SqlError(f'database "{database}" does not exist', sqlstate="3D000")
+    elif database not in known:
+        return None
+    else:
+        oid = database
+    if session.cluster is not None:
+        return session.cluster.size(oid)
+    return log_size(session.db.path)
 
 
 def _register() -> None:
@@ -386,7 +469,7 @@ def _register() -> None:
     for name in ("pg_operator_is_visible", "pg_opfamily_is_visible", "pg_conversion_is_visible", "pg_statistics_obj_is_visible",
                  "pg_ts_parser_is_visible", "pg_ts_dict_is_visible", "pg_ts_template_is_visible", "pg_ts_config_is_visible"):
         _def(name, "oid", "bool", lambda env, oid: None)
-    _def("format_type", "oid,int4", "text", lambda env, oid, typmod: format_type(oid, typmod), strict=False)
+    _def("format_type", "oid,int4", "text", lambda env, oid, typmod: view_from_env(env).type_text(oid, typmod), strict=False)
     _def("pg_get_userbyid", "oid", "name", _userbyid)
     _def("pg_encoding_to_char", "int4", "name", lambda env, code: _encoding_to_char(code))
     _def("pg_char_to_encoding", "name", "int4", lambda env, name: _char_to_encoding(name))
@@ -455,16 +538,64 @@ def _register() -> None:
     _def("current_setting", "text", "text", lambda env, name: _setting_lookup(env, name), volatile=True)
     _def("current_setting", "text,bool", "text", lambda env, name, missing_ok: _setting_lookup(env, name, missing_ok), volatile=True)
     _def("set_config", "text,text,bool", "text", _set_config, strict=False, volatile=True)
-    for name in ("pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size"):
-        _def(name, "regclass", "int8", lambda env, oid: 0 if view_from_env(env).relation(oid) is not None else None)
-    _def("pg_relation_size", "regclass,text", "int8", lambda env, oid, fork: 0 if view_from_env(env).relation(oid) is not None else None)
-    _def("pg_database_size", "name", "int8", lambda env, name: 0)
-    _def("pg_database_size", "oid", "int8", lambda env, oid: 0)
+    # sizes change with every write: never folded into a cached plan
+    _def("pg_relation_size", "regclass", "int8", lambda env, oid: _relation_size(env, oid, "main"), volatile=True)
+    _def("pg_relation_size", "regclass,text", "int8", _relation_size, volatile=True)
+    _def("pg_table_size", "regclass", "int8", lambda env, oid: _relation_size(env, oid, "main"), volatile=True)
+    _def("pg_indexes_size", "regclass", "int8", _indexes_size, volatile=True)
+    _def("pg_total_relation_size", "regclass", "int8", _total_relation_size, volatile=True)
+    _def("pg_database_size", "name", "int8", _database_size, volatile=True)
+    _def("pg_database_size", "oid", "int8", _database_size, volatile=True)
     _def("pg_size_pretty", "int8", "text", lambda env, size: size_pretty(size))
     _def("pg_size_pretty", "numeric", "text", lambda env, size: size_pretty(size))
     _def("pg_relation_is_publishable", "regclass", "bool", _publishable)
     _def("pg_tablespace_location", "oid", "text", lambda env, oid: "")
     _def("pg_get_keywords", "", "text", lambda env: None)  # resolved as a set-returning function in FROM; see set_returning
+
+
+# -- advisory locks (engine/advisory.py holds them) ------------------------------------------
+
+
+def _advisory_lock(key_of: Callable[..., advisory.Key], mode: str, session_level: bool, wait: bool) -> Callable[..., Any]:
+    """pg_advisory_[xact_]lock[_shared] (void: "" once granted) or pg_try_... (whether it was granted)."""
+    def call(env: Any, *key: int) -> str | bool:
+        tx = env.tx
+        granted = tx.db.advisory.acquire(tx, key_of(*key), mode, session_level=session_level, wait=wait)
+        return "" if wait else granted
+
+    return call
+
+
+def _advisory_unlock(key_of: Callable[..., advisory.Key], mode: str) -> Callable[..., bool]:
+    """pg_advisory_unlock[_shared]: False, with PostgreSQL's warning, when the session holds no such session-level lock."""
+    def call(env: Any, *key: int) -> bool:
+        tx = env.tx
+        if tx.db.advisory.release(tx, key_of(*key), mode):
+            return True
+        if tx.session is not None:
+            tx.session.notice(advisory.WarningMessage(f"you don't own a lock of type {mode}"))
+        return False
+
+    return call
+
+
+def _advisory_unlock_all(env: Any) -> str:
+    env.tx.db.advisory.release_all(advisory.owner_of(env.tx))
+    return ""
+
+
+def _register_advisory() -> None:
+    # every call acts on the lock table: volatile, so never folded into a cached plan
+    for key_args, key_of in (("int8", advisory.int8_key), ("int4,int4", advisory.int4_key)):
+        for suffix, mode in (("", advisory.EXCLUSIVE), ("_shared", advisory.SHARE)):
+            for level, session_level in (("", True), ("xact_", False)):
+                _def(f"pg_advisory_{level}lock{suffix}", key_args, "void", _advisory_lock(key_of, mode, session_level, True), volatile=True)
+                _def(f"pg_try_advisory_{level}lock{suffix}", key_args, "bool", _advisory_lock(key_of, mode, session_level, False), volatile=True)
+            _def(f"pg_advisory_unlock{suffix}", key_args, "bool", _advisory_unlock(key_of, mode), volatile=True)
+    _def("pg_advisory_unlock_all", "", "void", _advisory_unlock_all, volatile=True)
+
+
+_register_advisory()
 
 
 def _publishable(env: Any, oid: int) -> bool | None:

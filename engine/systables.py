@@ -84,6 +84,37 @@ def relation_rows(relation: pgc.SystemRelation, env: Any) -> list[tuple]:
     return found
 
 
+def backends(current: Any, env: Any, databases: list[tuple[int, str]]) -> list[pgc.Backend]:
+    """pg_stat_activity's sessions: the server's attached ones (Cluster.attach), and always the current one."""
+    cluster = current.cluster
+    sessions = cluster.sessions() if cluster is not None else []
+    if not any(s is current for s in sessions):
+        sessions.append(current)
+    oids = {name: oid for oid, name in databases}
+    return [_backend(s, s is current, env, oids) for s in sessions]
+
+
+_STATES = {"I": "idle", "T": "idle in transaction", "E": "idle in transaction (aborted)"}
+
+
+def _backend(session: Any, current: bool, env: Any, oids: dict[str, int]) -> pgc.Backend:
+    """One session's row: its statement as its Activity has it (the current session's is running this one)."""
+    activity = getattr(session, "activity", None)
+    running = current or (activity is not None and activity.running)
+    state = "active" if running else _STATES.get(session.status, "idle")
+    tx = session.tx
+    # a failed transaction block shows no start, as PostgreSQL's abort clears it
+    xact_start = (tx.start_time_us or None) if tx is not None and (running or tx.explicit) and not tx.failed else None
+    if activity is not None:
+        start, query, backend_start, changed = activity.query_start, activity.query, activity.backend_start, activity.state_change
+    else:  # a session the server does not follow: only the statement running now is known, without its text
+        start = changed = (env.ctx.statement_now or None) if current else None
+        query, backend_start = None, STARTED
+    settings = session.settings
+    return pgc.Backend(backend_pid(session), oids.get(session.database_name, 0), session.database_name, settings.get("user", ""),
+                       settings.get("application_name", ""), backend_start, xact_start, start, changed, state, query)
+
+
 def system_context(env: Any) -> pgc.SystemContext:
     """The context the catalog's row generators read, with the engine's renderings of expressions."""
     from engine import deparse
@@ -95,8 +126,7 @@ def system_context(env: Any) -> pgc.SystemContext:
     return pgc.SystemContext(
         catalog=tx.catalog, search_path=tuple(session.search_path()), settings=env.ctx.settings, database=session.database_name,
         database_oid=database_oid, user=session.settings.get("user", ""), roles=list(session.roles()), databases=databases,
-        backend_pid=backend_pid(session), backend_start=getattr(session, "started_at", STARTED), transaction_start=tx.start_time_us or None,
-        statement_start=env.ctx.statement_now or None,
+        backend_pid=backend_pid(session), backends=lambda: backends(session, env, databases),
         expression=lambda table_oid, text: deparse.expression_of(env, text, table_oid, False),
         view_definition=lambda view: deparse.view_definition(env, view, False),
         index_definition=lambda index: deparse.index_definition(env, index, 0, False),

@@ -201,8 +201,30 @@ class SystemView:
 
     # types, functions, roles
 
+    def row_type(self, oid: int) -> tuple[int, bool] | None:
+        """(relation oid, is the array type) of a table's or view's row type oid; None if no such relation has it."""
+        found = pgc.row_type_relation(oid)
+        relation = self.relation(found[0]) if found is not None else None
+        if relation is None or getattr(relation[2], "kind", None) not in ("r", "v", "table", "view"):
+            return None
+        return found
+
     def type_visible(self, oid: int) -> bool | None:
-        return True if oid in pgc.TYPES_BY_OID else None
+        if oid in pgc.TYPES_BY_OID:
+            return True
+        found = self.row_type(oid)
+        return None if found is None else bool(self.relation_visible(found[0]))
+
+    def type_text(self, oid: int | None, typmod: int | None) -> str | None:
+        """format_type, relations' row types (and arrays of them) included: schema-qualified unless visible."""
+        found = self.row_type(oid) if oid is not None and oid not in pgc.TYPES_BY_OID else None
+        if found is None:
+            return format_type(oid, typmod)
+        relid, array = found
+        text = self.relation_text(relid)
+        if typmod is not None and typmod >= 0:  # no typmodout: PostgreSQL prints the number
+            text += f"({typmod})"
+        return text + "[]" if array else text
 
     def proc_visible(self, oid: int) -> bool | None:
         return True if oid in PROCS_BY_OID else None
@@ -235,7 +257,8 @@ class SystemView:
         if kind == "regclass":
             return self.relation_text(oid)
         if kind == "regtype":
-            return format_type(oid, None) if oid in pgc.TYPES_BY_OID else str(oid)
+            text = self.type_text(oid, None)
+            return str(oid) if text == "???" else text
         if kind in ("regproc", "regprocedure"):
             proc = PROCS_BY_OID.get(oid) or (_type_function(oid))
             if proc is None:
@@ -271,7 +294,7 @@ class SystemView:
 
     def _lookup(self, kind: str, text: str, missing_ok: bool) -> int | None:
         if kind == "regclass":
-            parts = _name_parts(text)
+            parts = name_parts(text)
             if len(parts) > 3 or not parts:
                 raise SqlError(f"improper relation name (too many dotted names): {text}", sqlstate="42601")
             schema, name = (parts[-2] if len(parts) > 1 else None), parts[-1]
@@ -288,19 +311,19 @@ class SystemView:
         if kind in ("regproc", "regprocedure"):
             return _lookup_function(kind, text, missing_ok)
         if kind == "regnamespace":
-            parts = _name_parts(text)
+            parts = name_parts(text)
             oid = self.schema_oid(parts[0]) if len(parts) == 1 else None
             if oid is None and not missing_ok:
                 raise SqlError(f'schema "{text}" does not exist', sqlstate="3F000")
             return oid
         if kind == "regrole":
-            parts = _name_parts(text)
+            parts = name_parts(text)
             oid = self.role_oid(parts[0]) if len(parts) == 1 else None
             if oid is None and not missing_ok:
                 raise SqlError(f'role "{text}" does not exist', sqlstate="42704")
             return oid
         if kind == "regcollation":
-            parts = _name_parts(text)
+            parts = name_parts(text)
             row = next((r for r in pgc.system_data.PG_COLLATION if r[1] == parts[-1]), None)
             if row is None and not missing_ok:
                 raise SqlError(f'collation "{text}" for encoding "UTF8" does not exist', sqlstate="42704")
@@ -318,7 +341,7 @@ def _type_function(oid: int) -> str | None:
     return name
 
 
-def _name_parts(text: str) -> list[str]:
+def name_parts(text: str) -> list[str]:
     """An object name's dotted parts, unquoted names folded to lower case."""
     parts = []
     for quoted, plain in re.findall(r'\s*(?:"((?:[^"]|"")*)"|([^".\s]+))\s*(?:\.|$)', text):
@@ -357,7 +380,7 @@ def _lookup_function(kind: str, text: str, missing_ok: bool) -> int | None:
         match = re.fullmatch(r"\s*(.+?)\s*\((.*)\)\s*", text)
         if match is None:
             raise SqlError("expected a left parenthesis", sqlstate="22P02")
-        name = _name_parts(match.group(1))[-1]
+        name = name_parts(match.group(1))[-1]
         wanted = tuple(parse_type_name(a, False) for a in _split_args(match.group(2)))
         for proc in PROCS_BY_NAME.get(name, ()):
             if proc.args == wanted:
@@ -365,7 +388,7 @@ def _lookup_function(kind: str, text: str, missing_ok: bool) -> int | None:
         if missing_ok:
             return None
         raise SqlError(f'function "{text}" does not exist', sqlstate="42883")
-    name = _name_parts(text)[-1] if _name_parts(text) else text
+    name = name_parts(text)[-1] if name_parts(text) else text
     found = PROCS_BY_NAME.get(name, [])
     if len(found) == 1:
         return found[0].oid

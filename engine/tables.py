@@ -29,7 +29,7 @@ def column_type(type_name: str, typmod: int) -> SqlType:
     if type_name.startswith("_"):
         from engine import arrays
 
-        return arrays.array_type(column_type(type_name[1:], -1))
+        return arrays.array_type(column_type(type_name[1:], typmod))
     base = BY_NAME.get(type_name) or lookup(type_name)
     return base if typmod < 0 else base(typmod)
 

@@ -15,6 +15,7 @@ from typing import Any
 from catalog import layout
 from catalog.codec import decode_object
 from catalog.snapshot import Catalog, CatalogWriter
+from engine import advisory
 from immusql.errors import ConflictError
 from immusql.store.keys import prefix_end
 from engine.errors import SqlError
@@ -128,11 +129,11 @@ class Transaction:
         """A statement starts: read committed reads as of now; remember what the statement overwrites."""
         if self.isolation != READ_COMMITTED:
             return
-        if self.catalog.version >= 0:  # no DDL of its own yet: the catalog follows the snapshot
-            self.snapshot = self.store.tx_id
-            self.catalog = self.db.catalogs.at(self.snapshot)
-        else:
-            self.snapshot = self.store.tx_id
+        snapshot = self.store.tx_id
+        if snapshot != self.snapshot:
+            self.snapshot = snapshot
+            if self.catalog.version >= 0:  # no DDL of its own yet: the catalog follows the snapshot
+                self.catalog = self.db.catalogs.at(snapshot)
         self._undo = {} if self.writes else None
         self._statement_catalog = self.catalog
 
@@ -152,8 +153,9 @@ class Transaction:
         self.begin_statement()
 
     def unlock(self) -> None:
-        """The transaction is over (committed or rolled back): give up its locks."""
+        """The transaction is over (committed or rolled back): give up its locks, advisory ones included."""
         self.db.locks.release(self)
+        advisory.release_transaction(self.db, self)
 
     def catalog_writer(self) -> CatalogWriter:
         return CatalogWriter(self.get, self.put)
@@ -181,6 +183,7 @@ class Transaction:
         i = self._find(name)
         _, writes, catalog = self.savepoints[i]
         del self.savepoints[i + 1 :]
+        advisory.rollback_to_savepoint(self.db, self, self.savepoints[i])
         self.writes = dict(writes)
         self.catalog = catalog
         self.failed = False
@@ -199,6 +202,7 @@ class Transaction:
                 self.committed_tx = self.store.commit(self.writes.items(), meta=meta, snapshot=self.snapshot)
             except ConflictError:
                 raise SqlError("could not serialize access due to concurrent update", sqlstate="40001") from None
+            self.db.catalogs.committed(self.committed_tx, layout.CATALOG_VERSION in self.writes)
             return self.committed_tx
         finally:
             self.unlock()

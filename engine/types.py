@@ -6,8 +6,8 @@ bytes (bytea), UUID (uuid), and PostgreSQL's internal integers for date, time,
 timestamp and timestamptz (see engine/dates.py), Interval for interval
 (engine/intervals.py). ``parse`` reads PostgreSQL's text form, raising the
 SQLSTATE PostgreSQL raises; ``format`` writes the text form PostgreSQL's output
-function writes (timestamptz in UTC until sessions carry a TimeZone). json,
-jsonb and arrays come with the engine.
+function writes (timestamptz in UTC: engine.casts.zoned gives the type bound to a
+session's TimeZone). json, jsonb and arrays come with the engine.
 """
 
 from __future__ import annotations
@@ -440,7 +440,7 @@ REG_TYPES = ("regproc", "regprocedure", "regoper", "regoperator", "regclass", "r
 _REG_OIDS = {"regproc": 24, "regprocedure": 2202, "regoper": 2203, "regoperator": 2204, "regclass": 2205, "regtype": 2206,
              "regconfig": 3734, "regdictionary": 3769, "regnamespace": 4089, "regrole": 4096, "regcollation": 4191}
 # types we only carry (their values pass through as text): pg_node_tree holds an expression's SQL text
-_OPAQUE = {"pg_node_tree": 194, "aclitem": 1033, "inet": 869, "pg_lsn": 3220, "tid": 27, "anyarray": 2277,
+_OPAQUE = {"pg_node_tree": 194, "void": 2278, "aclitem": 1033, "inet": 869, "pg_lsn": 3220, "tid": 27, "anyarray": 2277,
            "pg_ndistinct": 3361, "pg_dependencies": 3402, "pg_mcv_list": 5017, "pg_statistic_array": 10028}  # the last: _pg_statistic
 SYSTEM_ARRAY_OIDS = {
     "name": 1003, "char": 1002, "oid": 1028, "int2vector": 1006, "oidvector": 1013, "xid": 1011, "cid": 1012, "tid": 1010,
@@ -491,6 +491,12 @@ _DISPLAY = {
     **{name: name for name in (*REG_TYPES, *_OPAQUE)},
 }
 _DISPLAY.update({f"_{base}": f"{name}[]" for base, name in list(_DISPLAY.items()) if base != "unknown"})
+
+
+def display_name(base: str) -> str:
+    """The name PostgreSQL's messages give a type known by its internal name (``_bpchar`` is character[])."""
+    return _DISPLAY.get(base, base)
+
 
 _TYPES = [
     SqlType("bool", 16, KeyType.BOOL, parse_bool, format_bool),

@@ -22,7 +22,8 @@ from uuid import UUID
 
 from catalog.system_types import TYPES as PG_TYPES
 from engine import dates
-from engine.arrays import ARRAY_OIDS, element_type, is_array, quote_element, split_literal
+from engine.arrays import ARRAY_OIDS, element_type, is_array, quote_element
+from engine.casts import zoned
 from engine.errors import DataError, SqlError
 from engine.intervals import USECS_PER_DAY, Interval
 from engine.types import BY_NAME, EXACT, REG_TYPES, SqlType, apply_numeric_typmod, unsigned_zero
@@ -39,7 +40,7 @@ _DIM = struct.Struct(">ii")  # length, lower bound
 _NUMERIC_HEAD = struct.Struct(">HhHH")  # ndigits, weight, sign, dscale
 _NULL_FIELD = b"\xff\xff\xff\xff"
 
-_TEXT_LIKE = frozenset(("text", "varchar", "bpchar", "name", "unknown", "json"))
+_TEXT_LIKE = frozenset(("text", "varchar", "bpchar", "name", "unknown", "json", "void"))
 _UINT32 = frozenset(("oid", "xid", "cid"))
 _VECTORS = {"int2vector": "int2", "oidvector": "oid"}  # arrays with lower bound 0 and their own text form
 _MAX_DIMS = 6
@@ -334,14 +335,8 @@ def result_encoder(t: SqlType, format_code: int, zone: str = "UTC") -> Encoder:
 
 
 def _parser(t: SqlType, zone: str) -> Callable[[str], Any]:
-    """A type's text input, with timestamptz read in the session's TimeZone."""
-    if t.base == "timestamptz":
-        typmod = t.typmod
-        return lambda text: dates.parse_timestamptz(text, typmod, zone)
-    if is_array(t) and element_type(t).base == "timestamptz":
-        element = _parser(element_type(t), zone)
-        return lambda text: tuple(None if item is None else element(item) for item in split_literal(text))
-    return t.input
+    """A type's text input, with timestamptz read (and today and now of timestamp and date) in the session's TimeZone."""
+    return zoned(t, zone).input
 
 
 def text_decoder(t: SqlType, zone: str = "UTC") -> Decoder:

@@ -123,6 +123,76 @@ class Reader:
             raise ProtocolViolation("invalid message format")
 
 
+def parse_bind(payload: bytes) -> tuple[str, str, tuple[int, ...], list[bytes | None], tuple[int, ...]]:
+    """A Bind message's portal, statement, parameter format codes, parameter values (None: NULL) and result format codes.
+
+    Every extended-protocol execution starts with one, so it is read with direct struct calls.
+    """
+    try:
+        end = payload.index(0)
+        portal = payload[:end].decode()
+        start = end + 1
+        end = payload.index(0, start)
+        statement = payload[start:end].decode()
+        pos = end + 1
+        (n,) = _I16.unpack_from(payload, pos)
+        param_formats = _formats(payload, pos + 2, n)
+        pos += 2 + 2 * n
+        (count,) = _I16.unpack_from(payload, pos)
+        pos += 2
+        values: list[bytes | None] = []
+        size = len(payload)
+        for _ in range(count):
+            (length,) = _I32.unpack_from(payload, pos)
+            pos += 4
+            if length == -1:
+                values.append(None)
+                continue
+            if length < 0 or pos + length > size:
+                raise ProtocolViolation("insufficient data left in message")
+            values.append(payload[pos : pos + length])
+            pos += length
+        (n,) = _I16.unpack_from(payload, pos)
+        result_formats = _formats(payload, pos + 2, n)
+        pos += 2 + 2 * n
+    except UnicodeDecodeError:
+        raise SqlError('invalid byte sequence for encoding "UTF8"', sqlstate="22021") from None
+    except (ValueError, struct.error):
+        raise ProtocolViolation("insufficient data left in message") from None
+    if pos != len(payload):
+        raise ProtocolViolation("invalid message format")
+    return portal, statement, param_formats, values, result_formats
+
+
+def _formats(payload: bytes, pos: int, n: int) -> tuple[int, ...]:
+    if n == 0:
+        return ()
+    if n == 1:
+        return _I16.unpack_from(payload, pos)
+    return struct.unpack_from(f"!{n}h", payload, pos)  # a negative n is a struct.error: a malformed message
+
+
+def parse_named(payload: bytes) -> tuple[bytes, str]:
+    """Describe and Close: a kind byte (S or P) and a name."""
+    if len(payload) < 2 or payload.find(0, 1) != len(payload) - 1:
+        raise ProtocolViolation("invalid message format")
+    try:
+        return payload[:1], payload[1:-1].decode()
+    except UnicodeDecodeError:
+        raise SqlError('invalid byte sequence for encoding "UTF8"', sqlstate="22021") from None
+
+
+def parse_execute(payload: bytes) -> tuple[str, int]:
+    """Execute: the portal's name and the most rows to return (0: all)."""
+    end = payload.find(0)
+    if end < 0 or len(payload) != end + 5:
+        raise ProtocolViolation("invalid message format")
+    try:
+        return payload[:end].decode(), _I32.unpack_from(payload, end + 1)[0]
+    except UnicodeDecodeError:
+        raise SqlError('invalid byte sequence for encoding "UTF8"', sqlstate="22021") from None
+
+
 # -- backend messages --------------------------------------------------------------------------
 
 

@@ -42,11 +42,20 @@ class Protocol:
         self.copy: _CopyIn | None = None
         self.closed = False
         self.reported = {name: session.settings.get(name, "") for name in REPORTED_SETTINGS}
+        self.settings_touched = False  # a statement that may have changed a reported setting ran since the last ReadyForQuery
         self._row_codecs: dict[tuple, tuple[Any, Callable, list[codecs.Field]]] = {}
 
     # -- dispatch ------------------------------------------------------------------------------
 
-    def quick(self, frames: Sequence[tuple[bytes, bytes]]) -> bool:
+    def answer_inline(self, frames: Sequence[tuple[bytes, bytes]]) -> bytes | None:
+        """The answer to a quick batch, computed on the calling thread (the event loop); None: run ``process`` on a
+        worker thread instead."""
+        out = self._point_read(frames)
+        if out is None and self._quick(frames):
+            out = self.process(frames, inline=True)
+        return out
+
+    def _quick(self, frames: Sequence[tuple[bytes, bytes]]) -> bool:
         """Whether a batch is only Bind/Describe/Execute/Sync of quick (point-read) statements, with nothing to
         commit: its cost is bounded, so the server may run it on the event loop and save a thread hop."""
         if self.copy is not None or self.skipping:
@@ -66,8 +75,12 @@ class Protocol:
                 return False
         return True
 
-    def process(self, frames: Sequence[tuple[bytes, bytes]]) -> bytes:
-        """Handle a batch of frames; returns what is left to send (a ProtocolViolation ends the session)."""
+    def process(self, frames: Sequence[tuple[bytes, bytes]], inline: bool = False) -> bytes:
+        """Handle a batch of frames; returns what is left to send (a ProtocolViolation ends the session).
+
+        ``inline``: the batch is quick and runs on the event loop, where no CancelRequest can interrupt it.
+        """
+        self.session.interruptible = not inline
         handlers = self._handlers
         for kind, payload in frames:
             if self.closed:
@@ -87,13 +100,56 @@ class Protocol:
                 handler(self, payload)
             except SqlError as error:
                 self._extended_error(error)
-            except ProtocolViolation:
+            except (ProtocolViolation, ConnectionError):
                 raise
             except Exception as exc:  # noqa: BLE001 - a bug fails the statement, not the session or the server
                 self._extended_error(internal_error(exc))
         out = bytes(self.out)
         self.out.clear()
         return out
+
+    def _point_read(self, frames: Sequence[tuple[bytes, bytes]]) -> bytes | None:
+        """Bind, Describe, Execute and Sync of one point read on the unnamed portal, as one step; None: not that batch.
+
+        pgbench, JDBC and most drivers send exactly this for every prepared single-row lookup. The answer is the
+        one the message handlers give, built without a portal; anything unusual, an error included, returns None
+        and the batch goes through the handlers, which have no side effects to undo from here (a point read
+        writes nothing).
+        """
+        count = len(frames)
+        if not (count == 4 and frames[1][0] == b"D" or count == 3) or frames[0][0] != b"B" or frames[-2][0] != b"E" \
+                or frames[-1][0] != b"S" or self.session.tx is not None or self.in_sync_block or self.copy is not None:
+            return None
+        try:
+            portal_name, statement_name, param_formats, raw, result_formats = m.parse_bind(frames[0][1])
+            if portal_name or m.parse_execute(frames[-2][1]) != ("", 0):
+                return None
+            if count == 4 and m.parse_named(frames[1][1]) != (b"P", ""):
+                return None
+            statement = self.statements.get(statement_name)
+            if statement is None or not statement.quick or len(raw) != len(statement.param_types):
+                return None
+            session = self.session
+            zone = session.settings["TimeZone"]
+            decoders = statement.wire.get((zone, param_formats))
+            if decoders is None:
+                return None  # the handlers build them the first time
+            values = [None if data is None else decode(data) for decode, data in zip(decoders, raw)]
+            session.activity.start(statement.sql)
+            rows = session.run_quick(statement, values)
+            session.activity.finish()
+            description, encode_rows, _ = self._codecs(statement.plan.columns, result_formats)
+        except Exception:  # noqa: BLE001 - the handlers will report it properly
+            return None
+        session.portals.pop("", None)  # Bind would have replaced it, Sync closed it
+        out = [m.BIND_COMPLETE]
+        if count == 4:
+            out.append(description)
+        if rows:
+            out.append(encode_rows(rows))
+        out.append(m.command_complete(f"SELECT {len(rows)}"))
+        out.append(m.READY[session.status])
+        return b"".join(out)
 
     def _write(self, data: bytes) -> None:
         out = self.out
@@ -111,7 +167,7 @@ class Protocol:
 
     def _notices(self, notices: Sequence[str]) -> None:
         for notice in notices:
-            self._write(m.notice_response(notice))
+            self._write(m.notice_response(notice, getattr(notice, "severity", "NOTICE"), getattr(notice, "sqlstate", "00000")))
 
     def _extended_error(self, error: SqlError) -> None:
         """An error in the extended protocol: report it, roll back the implicit block, skip until Sync."""
@@ -121,11 +177,15 @@ class Protocol:
 
     def _ready(self) -> None:
         session = self.session
-        for name, last in self.reported.items():
-            value = session.settings.get(name, "")
-            if value != last:
-                self.reported[name] = value
-                self._write(m.parameter_status(name, value))
+        session.activity.finish()
+        if self.settings_touched:
+            self.settings_touched = False
+            settings = session.settings
+            for name, last in self.reported.items():
+                value = settings.get(name, "")
+                if value != last:
+                    self.reported[name] = value
+                    self._write(m.parameter_status(name, value))
         self._write(m.READY[session.status])
 
     # -- simple query --------------------------------------------------------------------------
@@ -135,6 +195,7 @@ class Protocol:
         self.in_sync_block = False
         try:
             sql = Reader(payload).cstring()
+            session.activity.start(sql)
             statements = session.statements(sql)
         except SqlError as error:
             self.error(error)
@@ -150,6 +211,7 @@ class Protocol:
     def _run_simple(self, sql: str, statements: list, start: int) -> None:
         """Run statements[start:] of a Query; a COPY FROM STDIN pauses here until its data has arrived."""
         session = self.session
+        self.settings_touched = True
         try:
             for i in range(start, len(statements)):
                 statement = statements[i]
@@ -186,7 +248,7 @@ class Protocol:
         if cached is not None and cached[0] is columns:
             return cached[1]
         codes = _expand_formats(formats, len(columns), "result")
-        fields = [codecs.Field(c.name, c.type, code) for c, code in zip(columns, codes)]
+        fields = [codecs.Field(c.name, c.type, code, c.table_oid, c.attnum) for c, code in zip(columns, codes)]
         encoders = [codecs.result_encoder(c.type, code, zone) for c, code in zip(columns, codes)]
         value = (codecs.row_description(fields), codecs.data_rows(encoders), fields)
         if len(self._row_codecs) > 256:
@@ -215,40 +277,31 @@ class Protocol:
         self._write(m.PARSE_COMPLETE)
 
     def _bind(self, payload: bytes) -> None:
-        r = Reader(payload)
-        portal_name, statement_name = r.cstring(), r.cstring()
-        param_formats = [r.int16() for _ in range(r.int16())]
-        count = r.int16()
-        raw = []
-        for _ in range(count):
-            length = r.int32()
-            raw.append(None if length == -1 else r.take(length))
-        result_formats = tuple(r.int16() for _ in range(r.int16()))
-        r.end()
+        portal_name, statement_name, param_formats, raw, result_formats = m.parse_bind(payload)
         statement = self.statements.get(statement_name)
         if statement is None:
             raise SqlError(f'prepared statement "{statement_name}" does not exist', sqlstate="26000")
+        count = len(raw)
         if count != len(statement.param_types):
             raise SqlError(f'bind message supplies {count} parameters, but prepared statement "{statement_name}" requires '
                            f"{len(statement.param_types)}", sqlstate="08P01")
         self._begin_sync_block()
-        zone = self.session.settings["TimeZone"]
-        decoders = statement.wire.get((zone, *param_formats))
+        session = self.session
+        zone = session.settings["TimeZone"]
+        decoders = statement.wire.get((zone, param_formats))
         if decoders is None:
             codes = _expand_formats(param_formats, count, "parameter")
-            decoders = statement.wire[(zone, *param_formats)] = [codecs.param_decoder(t, code, i + 1, zone)
-                                                               for i, (t, code) in enumerate(zip(statement.param_types, codes))]
+            decoders = statement.wire[(zone, param_formats)] = [codecs.param_decoder(t, code, i + 1, zone)
+                                                              for i, (t, code) in enumerate(zip(statement.param_types, codes))]
         values = [None if data is None else decode(data) for decode, data in zip(decoders, raw)]
         if not portal_name:
-            self.session.close_portal("")
-        self.session.bind(portal_name, statement, values)
+            session.portals.pop("", None)
+        session.bind(portal_name, statement, values)
         self.formats[portal_name] = result_formats
         self._write(m.BIND_COMPLETE)
 
     def _describe(self, payload: bytes) -> None:
-        r = Reader(payload)
-        kind, name = r.byte(), r.cstring()
-        r.end()
+        kind, name = m.parse_named(payload)
         self._begin_sync_block()
         if kind == b"S":
             statement = self.statements.get(name)
@@ -271,16 +324,17 @@ class Protocol:
         return portal
 
     def _execute(self, payload: bytes) -> None:
-        r = Reader(payload)
-        name, max_rows = r.cstring(), r.int32()
-        r.end()
+        name, max_rows = m.parse_execute(payload)
         self._begin_sync_block()
         portal = self._portal(name)
+        if not portal.statement.quick:
+            self.settings_touched = True
         node = portal.statement.node
         if isinstance(node, Utility) and node.command == "copy" and portal.result is None:
             self._start_copy(node, None)
             portal.done = True
             return
+        self.session.activity.start(portal.statement.sql)
         rows, result = self.session.execute_portal(portal, max(max_rows, 0))
         columns = self.session.portal_columns(portal)
         if result is not None:
@@ -304,9 +358,7 @@ class Protocol:
         self._ready()
 
     def _close(self, payload: bytes) -> None:
-        r = Reader(payload)
-        kind, name = r.byte(), r.cstring()
-        r.end()
+        kind, name = m.parse_named(payload)
         if kind == b"S":
             self.statements.pop(name, None)
         elif kind == b"P":

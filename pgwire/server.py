@@ -1,9 +1,11 @@
 """The PostgreSQL server: asyncio (uvloop when installed) for connections, worker threads for statements.
 
-The event loop reads and writes sockets, negotiates TLS, authenticates, and answers
-CancelRequests; it never runs SQL. Each batch of messages a client sends is handled by
-the connection's Protocol on a worker thread, so a long query or a commit waiting for
-fsync holds up only its own connection, and a cancel can reach the query while it runs.
+Each connection is an ``asyncio.Protocol``: bytes arrive in ``data_received`` and are cut
+into frames there, with no stream or task machinery per message. The event loop
+negotiates TLS, authenticates and answers CancelRequests. A batch of frames that only
+binds and executes point reads (``Protocol.quick``) is answered right in the callback;
+any other batch runs on a worker thread, so a long query or a commit waiting for fsync
+holds up only its own connection, and a cancel can reach the query while it runs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import os
 import secrets
 import struct
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,11 +63,11 @@ class Server:
         self.connections: dict[int, tuple[int, Protocol]] = {}  # backend pid -> (secret, protocol)
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._server: asyncio.AbstractServer | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._live: set[_Connection] = set()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve_client, self.config.host, self.config.port, limit=1 << 20,
-                                                  reuse_address=True)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Connection(self), self.config.host, self.config.port, reuse_address=True)
 
     @property
     def port(self) -> int:
@@ -76,11 +79,10 @@ class Server:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.pool.shutdown(wait=True)
+        for connection in list(self._live):
+            connection.close()
+        await asyncio.sleep(0)  # let the closed transports report connection_lost
+        await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown, True)
         self.cluster.close_all()
 
     def cancel(self, pid: int, secret: int) -> None:
@@ -89,83 +91,154 @@ class Server:
         if entry is not None and secrets.compare_digest(entry[0].to_bytes(4, "big"), secret.to_bytes(4, "big")):
             entry[1].session.cancel()
 
-    # -- one client ------------------------------------------------------------------------------
 
-    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        self._tasks.add(task)
-        connection = _Connection(self, reader, writer)
-        try:
-            await connection.run()
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        except Exception:  # noqa: BLE001 - one broken connection must not take the server down
-            log.exception("connection failed")
-        finally:
-            self._tasks.discard(task)
-            connection.release()
-            writer.close()
+class _Connection(asyncio.Protocol):
+    """A client connection from its first byte to its last.
 
+    Until login a coroutine reads the startup packets and the authentication exchange from
+    the buffer; after it, ``data_received`` hands each batch of complete frames to the
+    session's Protocol, inline or on a worker thread, and reads nothing more until the
+    batch is answered.
+    """
 
-class _Connection:
-    """A client connection from its first byte to its last."""
-
-    def __init__(self, server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
-        self.reader = reader
-        self.writer = writer
         self.loop = asyncio.get_running_loop()
-        self.protocol: Protocol | None = None
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.protocol: Protocol | None = None  # set at login; from then on frames go to it
         self.pid = 0
         self.database: tuple[str, Any] | None = None
         self.tls = False
+        self.lost = False
+        self.busy = False  # a batch is on a worker thread
+        self._waiter: asyncio.Future | None = None  # the startup coroutine waiting for bytes
+        self._drained = threading.Event()  # set while the transport takes writes without pausing
+        self._drained.set()
+        self._drain_waiters: list[asyncio.Future] = []
+        self._stall_timer: asyncio.TimerHandle | None = None
+        self._startup: asyncio.Task | None = None
 
-    async def fatal(self, sqlstate: str, message: str) -> None:
-        self.writer.write(m.error_response("FATAL", sqlstate, message))
-        await self._drain()
+    # -- transport callbacks ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.set_write_buffer_limits(high=1 << 20)
+        self.server._live.add(self)
+        self._startup = self.loop.create_task(self._run_startup())
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.protocol is None:
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        elif not self.busy:
+            self._take_frames()
+
+    def eof_received(self) -> bool:
+        return False  # close the transport: the client is gone
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.server._live.discard(self)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionResetError("client closed the connection"))
+        self.resume_writing()
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+        if not self.busy:
+            self.release()
+
+    def pause_writing(self) -> None:
+        self._drained.clear()
+
+    def resume_writing(self) -> None:
+        self._drained.set()
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        if self.protocol is not None and not self.busy and not self.lost:
+            self.transport.resume_reading()
+            self._take_frames()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.lost:
+            self.transport.close()
+
+    # -- the startup phase: a coroutine over the buffer ------------------------------------------
+
+    async def _read_exactly(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            if self.lost:
+                raise ConnectionResetError("client closed the connection")
+            self._waiter = self.loop.create_future()
+            await self._waiter
+        data = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        return data
 
     async def _drain(self) -> None:
+        if not self._drained.is_set() and not self.lost:
+            waiter = self.loop.create_future()
+            self._drain_waiters.append(waiter)
+            await waiter
+
+    def write(self, data: bytes) -> None:
+        if not self.lost:
+            self.transport.write(data)
+
+    async def fatal(self, sqlstate: str, message: str) -> None:
+        self.write(m.error_response("FATAL", sqlstate, message))
+        self.close()
+
+    async def _run_startup(self) -> None:
         try:
-            await self.writer.drain()
-        except ConnectionError:
-            pass
-
-    # -- startup -----------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        try:
-            params = await asyncio.wait_for(self._startup(), self.server.config.message_timeout)
-        except ProtocolViolation as error:
-            await self.fatal(error.sqlstate, error.message)
+            try:
+                params = await asyncio.wait_for(self._read_startup(), self.server.config.message_timeout)
+            except ProtocolViolation as error:
+                await self.fatal(error.sqlstate, error.message)
+                return
+            except (TimeoutError, asyncio.TimeoutError):
+                self.close()  # PostgreSQL drops a client that never finishes its startup without a word
+                return
+            if params is None:
+                self.close()
+                return
+            if not await self._login(params):
+                return
+        except (ConnectionError, asyncio.CancelledError):
+            self.close()
             return
-        except (TimeoutError, asyncio.TimeoutError):
-            return  # PostgreSQL drops a client that never finishes its startup without a word
-        if params is None:
+        except Exception:  # noqa: BLE001 - one broken connection must not take the server down
+            log.exception("connection failed")
+            self.close()
             return
-        if not await self._login(params):
-            return
-        await self._messages()
+        self._take_frames()  # frames that came right behind the startup
 
-    async def _startup(self) -> dict[str, str] | None:
+    async def _read_startup(self) -> dict[str, str] | None:
         """Read startup packets until a StartupMessage (answering SSL/GSS requests and cancels on the way)."""
         while True:
-            head = await self.reader.readexactly(4)
-            length = _I32.unpack(head)[0]
+            length = _I32.unpack(await self._read_exactly(4))[0]
             if length < 8 or length > m.MAX_STARTUP:
                 raise ProtocolViolation("invalid length of startup packet")
-            payload = await self.reader.readexactly(length - 4)
+            payload = await self._read_exactly(length - 4)
             code = _I32.unpack_from(payload)[0]
             if code == m.SSL_REQUEST:
                 if self.server.ssl_context is not None and not self.tls:
-                    self.writer.write(b"S")
-                    await self.writer.drain()
-                    await self.writer.start_tls(self.server.ssl_context)
+                    if self.buffer:
+                        raise ProtocolViolation("received unencrypted data after SSL request")
+                    self.write(b"S")
+                    self.transport = await self.loop.start_tls(self.transport, self, self.server.ssl_context, server_side=True)
+                    self.transport.set_write_buffer_limits(high=1 << 20)
                     self.tls = True
                 else:
-                    self.writer.write(b"N")
+                    self.write(b"N")
                 continue
             if code == m.GSSENC_REQUEST:
-                self.writer.write(b"N")
+                self.write(b"N")
                 continue
             if code == m.CANCEL_REQUEST:
                 if len(payload) == 12:
@@ -178,7 +251,7 @@ class _Connection:
             params = m.startup_parameters(payload[4:])
             unknown = sorted(name for name in params if name.startswith("_pq_."))
             if minor > 0 or unknown:
-                self.writer.write(m.negotiate_protocol_version(0, unknown))
+                self.write(m.negotiate_protocol_version(0, unknown))
             for name in unknown:
                 del params[name]
             return params
@@ -198,10 +271,7 @@ class _Connection:
         try:
             await auth_exchange(self, config.auth, user, role)
             auth.check_login(role, user, 1 + sum(1 for _, p in server.connections.values() if p.session.settings["user"] == user))
-        except auth.AuthError as error:
-            await self.fatal(error.sqlstate, error.message)
-            return False
-        except ProtocolViolation as error:
+        except (auth.AuthError, ProtocolViolation) as error:
             await self.fatal(error.sqlstate, error.message)
             return False
         name = params.pop("database", None) or user
@@ -209,6 +279,9 @@ class _Connection:
             db = await self.loop.run_in_executor(server.pool, server.cluster.open, name)
         except SqlError as error:
             await self.fatal(error.sqlstate, error.message)
+            return False
+        if self.lost:
+            server.cluster.close(name, db)
             return False
         self.database = (name, db)
         session = Session(db, user, database=name, cluster=server.cluster)
@@ -221,73 +294,116 @@ class _Connection:
         except SqlError as error:
             await self.fatal(error.sqlstate, error.message)
             return False
-        self.protocol = Protocol(session, self._send_from_worker)
+        protocol = Protocol(session, self._send_from_worker)
         self.pid = session.backend_pid = next(server._pids)  # pg_backend_pid() answers what BackendKeyData said
         secret = secrets.randbits(32)
-        server.connections[self.pid] = (secret, self.protocol)
+        server.connections[self.pid] = (secret, protocol)
         out = [m.AUTH_OK]
         out += [m.parameter_status(name, session.settings.get(name, "")) for name in REPORTED_SETTINGS]
         out += [m.backend_key_data(self.pid, secret), m.READY["I"]]
-        self.protocol.reported = {name: session.settings.get(name, "") for name in REPORTED_SETTINGS}
-        self.writer.write(b"".join(out))
-        await self._drain()
+        protocol.reported = {name: session.settings.get(name, "") for name in REPORTED_SETTINGS}
+        self.write(b"".join(out))
+        self.protocol = protocol
         return True
 
-    # -- after startup -------------------------------------------------------------------------
+    # -- after startup: batches of frames --------------------------------------------------------
 
-    async def _messages(self) -> None:
-        reader, writer, protocol = self.reader, self.writer, self.protocol
-        config = self.server.config
-        buffer = bytearray()
-        run = self.loop.run_in_executor
-        pool = self.server.pool
-        while not protocol.closed:
+    def _take_frames(self) -> None:
+        """Answer the complete frames in the buffer: inline while they are quick, else one batch on a worker."""
+        protocol = self.protocol
+        while not self.lost and not self.busy:
+            if protocol.closed:
+                self.close()
+                return
+            if not self._drained.is_set():
+                self.transport.pause_reading()  # resume_writing picks up from here
+                return
             try:
-                frames = m.split_frames(buffer, config.max_message)
+                frames = m.split_frames(self.buffer, self.server.config.max_message)
             except ProtocolViolation as error:
-                await self.fatal(error.sqlstate, error.message)
+                self._fatal_now(error)
                 return
             if not frames:
-                if buffer:  # inside a message: the rest must come in time
-                    try:
-                        data = await asyncio.wait_for(reader.read(1 << 18), config.message_timeout)
-                    except (TimeoutError, asyncio.TimeoutError):
-                        await self.fatal("08P01", "incomplete message from client")
-                        return
-                else:
-                    data = await reader.read(1 << 18)
-                if not data:
-                    if buffer:
-                        log.info("client closed the connection inside a message")
-                    return
-                buffer += data
-                continue
-            try:
-                out = protocol.process(frames) if protocol.quick(frames) else await run(pool, protocol.process, frames)
-            except ProtocolViolation as error:
-                await self.fatal(error.sqlstate, error.message)
+                self._watch_stall()
                 return
-            if out:
-                writer.write(out)
-                if writer.transport.get_write_buffer_size() > 1 << 20:
-                    await writer.drain()
+            try:
+                out = protocol.answer_inline(frames)
+            except ProtocolViolation as error:
+                self._fatal_now(error)
+                return
+            if out is not None:
+                if out:
+                    self.transport.write(out)
+                if not self.buffer and self._stall_timer is None:
+                    return  # the usual case: the client waits for this answer before it sends more
+                continue
+            self.busy = True
+            self.transport.pause_reading()
+            future = self.loop.run_in_executor(self.server.pool, protocol.process, frames)
+            future.add_done_callback(self._batch_done)
+
+    def _batch_done(self, future: asyncio.Future) -> None:
+        self.busy = False
+        try:
+            out = future.result()
+        except ProtocolViolation as error:
+            self._fatal_now(error)
+            return
+        except ConnectionError:
+            out = b""
+        except Exception:  # noqa: BLE001 - Protocol.process reports statement errors itself; this is a bug in it
+            log.exception("connection failed")
+            self.close()
+            return
+        if self.lost:
+            self.release()
+            return
+        if out:
+            self.transport.write(out)
+        if self._drained.is_set():
+            self.transport.resume_reading()
+        self._take_frames()
+
+    def _fatal_now(self, error: ProtocolViolation) -> None:
+        self.write(m.error_response("FATAL", error.sqlstate, error.message))
+        self.close()
+
+    def _watch_stall(self) -> None:
+        """Inside a message, the rest must come within message_timeout (the timer restarts with every batch)."""
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+        if self.buffer:
+            self._stall_timer = self.loop.call_later(self.server.config.message_timeout, self._stalled)
+
+    def _stalled(self) -> None:
+        self._stall_timer = None
+        if self.buffer and not self.busy and not self.lost:
+            self._fatal_now(ProtocolViolation("incomplete message from client"))
 
     def _send_from_worker(self, data: bytes) -> None:
-        """Write from a worker thread and wait until the socket has taken it (backpressure for big results)."""
-        asyncio.run_coroutine_threadsafe(self._write_and_drain(data), self.loop).result()
+        """Write from a worker thread, then wait while the socket is backed up (backpressure for big results)."""
+        written = threading.Event()
 
-    async def _write_and_drain(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
+        def write() -> None:
+            self.write(data)
+            written.set()
+
+        self.loop.call_soon_threadsafe(write)
+        for event in (written, self._drained):
+            while not event.wait(1.0):
+                if self.lost:
+                    raise ConnectionResetError("client closed the connection")
+        if self.lost:
+            raise ConnectionResetError("client closed the connection")
 
     def release(self) -> None:
         """Give back what the connection held: its transaction is rolled back, its database released."""
         if self.pid:
             self.server.connections.pop(self.pid, None)
+            self.pid = 0
         if self.protocol is not None:
-            session = self.protocol.session
-            session.tx = None
-            session.portals.clear()
+            self.protocol.session.close()
         if self.database is not None:
             name, db = self.database
             self.database = None
@@ -331,21 +447,19 @@ async def auth_exchange(connection: _Connection, method: str, user: str, role: A
     code, data = exchange.first_message()
     if code == auth.AUTH_OK:
         return
-    writer, reader = connection.writer, connection.reader
-    writer.write(auth.request_message(code, data))
+    connection.write(auth.request_message(code, data))
     while True:
-        await writer.drain()
-        kind = await reader.readexactly(1)
-        length = _I32.unpack(await reader.readexactly(4))[0]
+        kind = await connection._read_exactly(1)
+        length = _I32.unpack(await connection._read_exactly(4))[0]
         if kind != b"p" or length < 4 or length > 10_000:
             raise ProtocolViolation(f"expected password response, got message type {kind[0]}")
-        payload = await reader.readexactly(length - 4)
+        payload = await connection._read_exactly(length - 4)
         code, data, done = await connection.loop.run_in_executor(connection.server.pool, exchange.step, payload)
         if done:
             if code != auth.AUTH_OK:
-                writer.write(auth.request_message(code, data))
+                connection.write(auth.request_message(code, data))
             return
-        writer.write(auth.request_message(code, data))
+        connection.write(auth.request_message(code, data))
 
 
 def run(config: ServerConfig, ready: Callable[[Server], None] | None = None) -> None:

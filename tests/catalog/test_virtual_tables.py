@@ -82,12 +82,15 @@ class CatalogPair:
 
 
 def object_ids(conn: Any) -> dict[str, int]:
-    """Tokens for the ids of the test schema's objects: relations and constraints by qualified name, schemas by name."""
+    """Tokens for the ids of the test schema's objects: relations, constraints and types (relations' row types) by qualified name,
+    schemas by name."""
     sql = """SELECT 'rel:' || n.nspname || '.' || c.relname, c.oid::int8 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                WHERE n.nspname IN ('public', 'app')
              UNION ALL SELECT 'con:' || n.nspname || '.' || c.conname, c.oid::int8 FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
                WHERE n.nspname IN ('public', 'app')
-             UNION ALL SELECT 'nsp:' || nspname, oid::int8 FROM pg_namespace WHERE nspname IN ('public', 'app')"""
+             UNION ALL SELECT 'nsp:' || nspname, oid::int8 FROM pg_namespace WHERE nspname IN ('public', 'app')
+             UNION ALL SELECT 'typ:' || n.nspname || '.' || t.typname, t.oid::int8 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+               WHERE n.nspname IN ('public', 'app')"""
     cursor = conn.cursor()
     cursor.execute(sql)
     found = {}
@@ -262,6 +265,17 @@ CATALOG_QUERIES = [
     """SELECT name, setting, unit, category, short_desc, extra_desc, context, vartype, min_val, max_val, enumvals, boot_val
          FROM pg_settings WHERE name IN ('DateStyle', 'IntervalStyle', 'standard_conforming_strings', 'integer_datetimes', 'max_identifier_length',
               'block_size', 'lc_collate', 'lc_ctype', 'server_encoding', 'max_index_keys', 'search_path') ORDER BY 1""",
+    """SELECT c.relname, c.relkind, t.typname, t.typnamespace::regnamespace::text, t.typtype, t.typcategory, t.typlen, t.typbyval, t.typalign,
+              t.typstorage, t.typinput, t.typoutput, t.typreceive, t.typsend, t.typsubscript, t.typelem, a.typname, a.typtype, a.typcategory,
+              a.typelem = t.oid, a.typarray, a.typinput, a.typsubscript, a.typanalyze, format_type(t.oid, NULL), format_type(a.oid, NULL),
+              format_type(t.oid, 3), t.oid::regtype::text, a.oid::regtype::text, pg_type_is_visible(t.oid), pg_type_is_visible(a.oid)
+         FROM pg_class c JOIN pg_type t ON t.oid = c.reltype JOIN pg_type a ON a.oid = t.typarray
+        WHERE c.relnamespace IN (SELECT oid FROM pg_namespace WHERE nspname IN ('public', 'app')) ORDER BY 1""",
+    """SELECT c.relname, c.reltype, t.typarray, t.typrelid = c.oid, format_type(c.reltype, NULL), pg_type_is_visible(c.reltype)
+         FROM pg_class c JOIN pg_type t ON t.oid = c.reltype
+        WHERE c.relname IN ('pg_class', 'pg_type', 'pg_attribute', 'pg_proc', 'pg_database', 'pg_tables', 'pg_stat_activity', 'tables', 'columns')
+        ORDER BY 1""",
+    "SELECT c.relkind, count(*) FROM pg_class c WHERE c.reltype = 0 AND c.relnamespace IN (SELECT oid FROM pg_namespace WHERE nspname IN ('public', 'app')) GROUP BY 1 ORDER BY 1",
     "SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql'",
     "SELECT * FROM pg_inherits",
     "SELECT * FROM pg_partitioned_table",
@@ -357,6 +371,12 @@ FUNCTION_QUERIES = [
     "SELECT set_config('application_name', 'catalog-test', false), current_setting('application_name')",
     "SELECT set_config('search_path', 'app, public', false), current_schemas(false), set_config('search_path', '\"$user\", public', false)",
     "SELECT pg_relation_is_publishable('parent'), pg_relation_is_publishable('pg_class'), pg_relation_is_publishable('parent_names')",
+    """SELECT pg_relation_size(99999), pg_table_size(99999), pg_indexes_size(99999), pg_total_relation_size(99999), pg_database_size(99999::oid),
+              pg_relation_size('parent_names'), pg_table_size('parent_names'), pg_total_relation_size('parent_names'), pg_indexes_size('parent_pkey'),
+              pg_indexes_size('counter'), pg_relation_size('parent', 'fsm'), pg_relation_size('parent', 'init'), pg_relation_size('parent', NULL)""",
+    "SELECT pg_relation_size('parent', 'nope')",
+    "SELECT pg_database_size('nope')",
+    "SELECT pg_database_size(current_database()) > 0, pg_total_relation_size('child') = pg_table_size('child') + pg_indexes_size('child')",
     "SELECT * FROM pg_partition_ancestors('parent')",
 ]
 
@@ -442,3 +462,98 @@ def test_catalog_follows_the_transaction(catalogs):
     finally:
         ours.rollback()
         ours.autocommit = True
+
+
+# -- pg_stat_activity over a server's sessions ---------------------------------------------------
+
+
+def test_pg_stat_activity_lists_the_attached_sessions(tmp_path):
+    """Each session the cluster has attached, with its last statement and PostgreSQL's states; another role's
+    session shows a non-superuser only who and where."""
+    from engine.cluster import Activity, Cluster, bootstrap_superuser
+    from engine.session import Session
+
+    bootstrap_superuser(str(tmp_path), "boss", "secret")
+    cluster = Cluster(str(tmp_path))
+    opened = []
+
+    def session(user: str, pid: int, application: str) -> Session:
+        db = cluster.open("boss")
+        s = Session(db, user, database="boss", cluster=cluster)
+        s.backend_pid, s.activity = pid, Activity()
+        s.settings["application_name"] = application
+        cluster.attach(s)
+        opened.append((s, db))
+        return s
+
+    def statement(s: Session, sql: str) -> list:
+        s.activity.start(sql)
+        try:
+            return s.execute(sql)[-1].rows
+        finally:
+            s.activity.finish()
+
+    try:
+        boss, idle, busy = session("boss", 101, "psql"), session("boss", 102, "app"), session("boss", 103, "batch")
+        statement(idle, "SELECT 1")
+        statement(busy, "BEGIN")
+        statement(busy, "SELECT 2")
+        sql = """SELECT pid, datname, usename, application_name, state, query, wait_event_type, wait_event, backend_type,
+                        xact_start IS NULL, query_start <= now() + interval '1 minute', state_change >= query_start
+                   FROM pg_stat_activity ORDER BY pid"""
+        assert statement(boss, sql) == [
+            (101, "boss", "boss", "psql", "active", sql, None, None, "client backend", False, True, True),
+            (102, "boss", "boss", "app", "idle", "SELECT 1", "Client", "ClientRead", "client backend", True, True, True),
+            (103, "boss", "boss", "batch", "idle in transaction", "SELECT 2", "Client", "ClientRead", "client backend", False, True, True),
+        ]
+        statement(boss, "CREATE ROLE clerk LOGIN")
+        clerk = session("clerk", 104, "shop")
+        seen = statement(clerk, "SELECT pid, usename, application_name, state, query, backend_start IS NULL FROM pg_stat_activity ORDER BY pid")
+        assert seen[0] == (101, "boss", "psql", None, "<insufficient privilege>", True)
+        assert seen[-1][:4] == (104, "clerk", "shop", "active")
+        cluster.detach(idle)
+        assert [row[0] for row in statement(boss, "SELECT pid FROM pg_stat_activity ORDER BY pid")] == [101, 103, 104]
+    finally:
+        for s, db in opened:
+            s.close()
+            cluster.detach(s)
+            cluster.close("boss", db)
+        cluster.close_all()
+
+
+def test_sizes_are_the_bytes_of_live_entries(tmp_path):
+    """A table's size is its live rows' keys and values, an index's its entries (a primary key's: the row keys), as the
+    transaction sees them; the database's is its log on disk, which keeps every version."""
+    from catalog import layout
+    from engine.cluster import log_size
+
+    conn = immusql.connect(tmp_path / "sizes", autocommit=True)
+    store = conn.info.db.store
+
+    def sizes() -> tuple:
+        return conn.execute("""SELECT pg_relation_size('t'), pg_table_size('t'), pg_indexes_size('t'), pg_total_relation_size('t'),
+                                      pg_relation_size('t_pkey'), pg_relation_size('t_label'), pg_database_size(current_database())""").fetchone()
+
+    def stored(prefix: bytes, keys_only: bool = False) -> int:
+        return sum(len(e.key) + (0 if keys_only else len(e.value)) for e in store.scan(prefix))
+
+    try:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, label text)")
+        conn.execute("CREATE INDEX t_label ON t (label)")
+        table, index = (conn.execute(f"SELECT '{name}'::regclass::oid").fetchone()[0] for name in ("t", "t_label"))
+        assert sizes()[:6] == (0, 0, 0, 0, 0, 0)
+        conn.execute("INSERT INTO t SELECT i, repeat('x', i) FROM generate_series(1, 50) i")
+        rows, keys, entries = stored(layout.row_prefix(table)), stored(layout.row_prefix(table), True), stored(layout.index_prefix(index))
+        assert rows > keys > 0 and entries > 0
+        grown = sizes()
+        assert grown[:6] == (rows, rows, keys + entries, rows + keys + entries, keys, entries)
+        assert grown[6] == log_size(conn.info.db.path) > 0
+        conn.execute("BEGIN")
+        conn.execute("DELETE FROM t WHERE id > 10")
+        assert sizes()[0] < rows  # the transaction's own writes count
+        conn.execute("ROLLBACK")
+        conn.execute("DELETE FROM t")
+        emptied = sizes()
+        assert emptied[:6] == (0, 0, 0, 0, 0, 0) and emptied[6] > grown[6]  # the log keeps the deleted versions
+    finally:
+        conn.close()

@@ -153,7 +153,6 @@ ARRAY_COLUMNS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="asyncpg's type introspection breaks casts.common_type on arrays; char(n)[] elements are not padded")
 def test_array_types_round_trip_in_binary(server) -> None:
     async def main():
         conn = await connect(server)
@@ -207,7 +206,6 @@ def test_int4_array_parameters_trigger_type_introspection(server, pg) -> None:
     run(main())
 
 
-@pytest.mark.xfail(strict=True, reason="the pool's reset query on release runs pg_advisory_unlock_all() and UNLISTEN *, both missing")
 def test_pool_runs_concurrent_queries(server) -> None:
     async def main():
         async with asyncpg.create_pool(server.dsn, min_size=2, max_size=4) as pool:
@@ -227,6 +225,27 @@ def test_pool_runs_concurrent_queries(server) -> None:
             assert pool.get_size() <= 4
             sums = await asyncio.gather(*(pool.fetchval("SELECT sum(id) FROM apg_pool WHERE worker = $1", w) for w in range(4)))
             assert sums == [sum(i for i in range(40) if i % 4 == w) for w in range(4)]
+
+            # the pool's reset query on release (pg_advisory_unlock_all(), CLOSE ALL, UNLISTEN *, RESET ALL) frees the
+            # advisory locks a borrower left behind, and its SET
+            async with pool.acquire() as conn:
+                assert await conn.fetchval("SELECT pg_advisory_lock(4242)") is None  # void
+                assert await conn.fetchval("SELECT pg_try_advisory_lock(4243)") is True
+                await conn.execute("SET application_name = 'borrowed'")
+                other = await connect(server)
+                try:
+                    assert await other.fetchval("SELECT pg_try_advisory_lock(4242)") is False
+                    assert await other.fetchval("SELECT pg_try_advisory_lock_shared(4243)") is False
+                finally:
+                    await other.close()
+            other = await connect(server)
+            try:
+                assert await other.fetchval("SELECT pg_try_advisory_lock(4242) AND pg_try_advisory_lock(4243)") is True
+                await other.execute("SELECT pg_advisory_unlock_all()")
+            finally:
+                await other.close()
+            settings = await asyncio.gather(*(pool.fetchval("SELECT current_setting('application_name')") for _ in range(4)))
+            assert "borrowed" not in settings
 
     run(main())
 

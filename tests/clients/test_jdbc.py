@@ -166,7 +166,6 @@ def test_columns(metadata) -> None:
 
 
 @_java
-@pytest.mark.xfail(strict=True, reason="RowDescription carries no table oid / attnum, so the driver cannot tell a column's table or nullability")
 def test_result_set_metadata(metadata) -> None:
     ours, theirs = metadata
     assert _tagged(ours, "RSMD")[:2] == [["id", "int4", "4", "10", "0", "0", "false", "items"], ["name", "varchar", "12", "40", "0", "0", "false", "items"]]

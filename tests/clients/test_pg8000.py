@@ -79,7 +79,6 @@ def test_types_round_trip_through_a_table(native, pg) -> None:
     assert got[0][0].is_nan() and got[0][1:3] == [float("inf"), float("-inf")] and got[0][3] == "infinity" and got[0][4].is_nan()
 
 
-@pytest.mark.xfail(strict=True, reason="unknown + unknown resolves both sides to text (42883) instead of PostgreSQL's 42725 ambiguity")
 def test_untyped_parameters_on_both_sides_of_an_operator(native) -> None:
     with pytest.raises(pg8000.native.DatabaseError) as caught:
         native.run("SELECT :a + :b", a=40, b=2)  # pg8000 sends its parameters as unknown

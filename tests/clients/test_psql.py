@@ -158,7 +158,6 @@ def _error(env: dict[str, str], sql: str) -> str:
     return done.stderr
 
 
-_NO_POSITION = "error is reported without its position, so psql draws no LINE/caret"
 _SYNTAX_SPOT = "sqlglot reports the syntax error at another token than PostgreSQL's grammar does"
 _LENIENT = "sqlglot accepts SQL PostgreSQL rejects as a syntax error"
 
@@ -167,11 +166,14 @@ _LENIENT = "sqlglot accepts SQL PostgreSQL rejects as a syntax error"
     "SELECT id FORM people",
     "SELECT id\nFROM people WHERE id = = 1",
     "SELECT id FROM people ORDER id",
-    pytest.param("SELECT foo FROM people", marks=pytest.mark.xfail(strict=True, reason=_NO_POSITION)),
-    pytest.param("SELECT id,\n  nosuch FROM people", marks=pytest.mark.xfail(strict=True, reason=_NO_POSITION)),
-    pytest.param("SELECT * FROM nosuch", marks=pytest.mark.xfail(strict=True, reason=_NO_POSITION)),
-    pytest.param("SELECT 'x'::int", marks=pytest.mark.xfail(strict=True, reason=_NO_POSITION)),
-    pytest.param("SELECT 1 +* 2", marks=pytest.mark.xfail(strict=True, reason="'+*' is lexed as two operators, not the operator +*")),
+    "SELECT foo FROM people",
+    "SELECT id,\n  nosuch FROM people",
+    "SELECT * FROM nosuch",
+    "SELECT 'x'::int",
+    "SELECT 1;\nSELECT name\n  FROM people WHERE name > 1",
+    "SELECT nosuchf(id) FROM people",
+    pytest.param
+("SELECT 1 +* 2", marks=pytest.mark.xfail(strict=True, reason="'+*' is lexed as two operators, not the operator +*")),
     pytest.param("SELECT id FROM people WHERE;", marks=pytest.mark.xfail(strict=True, reason=_SYNTAX_SPOT)),
     pytest.param("SELECT (1 + 2", marks=pytest.mark.xfail(strict=True, reason=_SYNTAX_SPOT)),
     pytest.param("SELEC 1", marks=pytest.mark.xfail(strict=True, reason=_SYNTAX_SPOT)),

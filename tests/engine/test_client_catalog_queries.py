@@ -28,12 +28,15 @@ CLIENT_FILES = ("psql.sql", "sqlalchemy.sql", "pgjdbc.sql")
 
 # queries whose answers differ from PostgreSQL's for a reason immusql accepts, by label
 KNOWN_DIFFERENCES = {
-    "psql \\l #1": "immusql's server lists its own databases: no template0 / template1",
-    "psql \\d+ #1": "immusql reports relation sizes as 0 (pg_table_size)",
-    "psql \\dt+ #1": "immusql reports relation sizes as 0 (pg_table_size)",
+    "psql \\l #1": "an embedded database is alone, so pg_database lists only itself (the server's list, with postgres and the "
+                    "templates, is compared in test_psql_list_of_databases_on_the_server)",
+    "psql \\d+ #1": "sizes are the bytes of immusql's live entries (docs/server.md), not PostgreSQL's pages",
+    "psql \\dt+ #1": "sizes are the bytes of immusql's live entries (docs/server.md), not PostgreSQL's pages",
     "sqlalchemy connect #1": "version() names immusql, not PostgreSQL's build",
-    "pgjdbc DatabaseMetaData #17": "pg_type holds the types immusql has; PostgreSQL's also has every relation's row type and types immusql lacks",
-    "pgjdbc DatabaseMetaData #18": "pg_type holds the types immusql has; PostgreSQL's also has every relation's row type and types immusql lacks",
+    "pgjdbc DatabaseMetaData #17": "pg_type has the types immusql has and every relation's row type; PostgreSQL's also has types immusql "
+                                   "lacks (geometric, network, range, text search, bit, xml, money, information_schema's domains, ...)",
+    "pgjdbc DatabaseMetaData #18": "pg_type has the types immusql has and every relation's row type; PostgreSQL's also has types immusql "
+                                   "lacks (geometric, network, range, text search, bit, xml, money, information_schema's domains, ...)",
 }
 
 
@@ -86,6 +89,20 @@ def _all_queries() -> list[Any]:
 def test_client_query_agrees_with_postgres(catalogs, query):  # noqa: F811
     want, got = catalogs.compare(query.sql, query.params)
     assert got == want, difference(query.sql, want, got)
+
+
+def test_psql_list_of_databases_on_the_server(server, pg):
+    """psql's \\l on a server lists postgres, template0 and template1 as PostgreSQL does (superuser names aside)."""
+    import psycopg
+
+    query = next(q for q in load("psql.sql") if q.label == "\\l #1")
+    shared = ("postgres", "template0", "template1")
+    with psycopg.connect(server.conninfo(), autocommit=True) as ours:
+        got = [tuple(re.sub(rf"\b{server.user}\b", pg.info.user, v) if isinstance(v, str) else v for v in row)
+               for row in ours.execute(query.sql).fetchall() if row[0] in shared]
+    want = [row for row in pg.execute(query.sql).fetchall() if row[0] in shared]
+    assert got == want
+    assert [row[7] for row in got] == [None, "=c/postgres\npostgres=CTc/postgres", "=c/postgres\npostgres=CTc/postgres"]
 
 
 def test_every_client_has_queries():

@@ -184,3 +184,41 @@ def test_sort_key_orders_intervals_and_char_like_postgres():
     assert sorted(spans, key=sort_key) == [Interval(0, -1, 0), Interval(1, 0, 0), Interval(0, 29, 25 * 3_600_000_000), Interval(0, 31, 0)]
     assert sorted(["a\t", "a  "], key=lambda v: sort_key(v, "bpchar")) == ["a  ", "a\t"]
     assert sort_key(float("nan")) > sort_key(float("inf"))
+
+
+# -- untyped operands on both sides: PostgreSQL's func_select_candidate ------------------------
+
+UNTYPED = ["=", "<>", "<", ">=", "+", "-", "*", "/", "%", "^", "||", "->", "->>", "#>", "#>>", "@>", "<@", "&&", "?", "&", "|", "#", "<<", ">>"]
+
+
+def _untyped_outcome(cur, sql: str, params: tuple | None, errors: tuple[type[BaseException], ...], prepare: dict) -> tuple:
+    try:
+        cur.execute(sql, params, **prepare)
+    except errors as exc:
+        return (exc.sqlstate, str(exc).splitlines()[0])
+    return ("ok", cur.fetchall(), [d[1] for d in cur.description])
+
+
+def test_untyped_operands_resolve_as_postgres(pg, tmp_path):
+    """'1' op '2', NULL op NULL and $1 op $2 with unknown parameters (as pg8000 and psycopg send str): the string
+    candidate wins, ^ takes float8 and ? jsonb ? text; every other operator is ambiguous (42725), as is - '1'."""
+    import immusql
+    from immusql.dbapi import Error as ImmusqlError
+
+    conn = immusql.connect(tmp_path / "db", autocommit=True)
+    mismatches = []
+    try:
+        ours, theirs = conn.cursor(), pg.cursor()
+        statements: list[tuple[str, tuple | None]] = [(f"SELECT '{{\"1\": 2}}' {op} '1'", None) for op in UNTYPED]
+        statements += [(f"SELECT NULL {op} NULL", None) for op in UNTYPED]
+        statements += [(f"SELECT %s {op.replace('%', '%%')} %s", ('{"1": 2}', "1")) for op in UNTYPED]
+        statements += [("SELECT '2' ^ '3'", None), ("SELECT %s ^ %s", ("2", "3")), ("SELECT %s || %s", ("2", "3"))]
+        statements += [("SELECT - '1'", None), ("SELECT - NULL", None), ("SELECT - %s", ("1",))]
+        for sql, params in statements:
+            want = _untyped_outcome(theirs, sql, params, (psycopg.Error,), {"prepare": False})
+            got = _untyped_outcome(ours, sql, params, (ImmusqlError,), {})
+            if got != want:
+                mismatches.append(f"{sql} {params}: postgres {want}, immusql {got}")
+    finally:
+        conn.close()
+    assert not mismatches, "\n".join(mismatches)

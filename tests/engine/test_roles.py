@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from catalog.passwords import MD5, SCRAM, make_scram_verifier, md5_verifier, password_type, verify_password
-from catalog.roles import BOOTSTRAP_SUPERUSER_OID, RoleStore, role_key
+from catalog.roles import BOOTSTRAP_SUPERUSER_OID, role_key
 from engine import dates
 from engine.database import open_database, release_database
 from engine.errors import SqlError
@@ -312,32 +312,26 @@ def test_what_immusql_does_not_support_says_so(tmp_path) -> None:
         release_database(db)
 
 
-class _Cluster:
-    """The part of a server's cluster a session asks for roles."""
+def test_a_server_session_uses_the_cluster_roles(tmp_path) -> None:
+    from catalog.roles import bootstrap
+    from engine.cluster import Cluster
 
-    def __init__(self, store) -> None:
-        self.role_store = RoleStore(store)
-
-    def databases(self) -> list[tuple[int, str]]:
-        return [(5, "postgres"), (16384, "app")]
-
-
-def test_a_server_session_uses_the_cluster_roles(tmp_path, store) -> None:
-    db = open_database(tmp_path / "db")
+    cluster = Cluster(str(tmp_path / "cluster"))
+    bootstrap(cluster.global_store, "admin", None)
+    cluster.create_database("app")
+    app_oid = dict((name, oid) for oid, name in cluster.databases())["app"]
+    db = cluster.open("app")
     try:
-        cluster = _Cluster(store)
-        from catalog.roles import bootstrap
-
-        bootstrap(store, "admin", None)
         admin = Session(db, "admin", database="app", cluster=cluster)
         assert admin.role_store() is cluster.role_store
         admin.execute("CREATE ROLE alice LOGIN")
         admin.execute("ALTER ROLE alice IN DATABASE app SET work_mem = '2MB'")
         assert [r.name for r in admin.roles()] == ["admin", "alice"] and db.store.get(role_key(10)) is None
-        assert cluster.role_store.get("alice").settings(16384) == {"work_mem": "2MB"}
+        assert cluster.role_store.get("alice").settings(app_oid) == {"work_mem": "2MB"}
         stranger = Session(db, "ghost", cluster=cluster)  # not a role (dropped meanwhile): no privileges
         with pytest.raises(SqlError) as denied:
             stranger.execute("CREATE ROLE x")
         assert denied.value.sqlstate == "42501"
     finally:
-        release_database(db)
+        cluster.close("app", db)
+        cluster.close_all()

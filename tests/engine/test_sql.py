@@ -41,6 +41,13 @@ DROP TABLE plain;
 SELECT * FROM plain;
 """)
 
+script("sequence_names", """
+CREATE SEQUENCE s1;
+CREATE SEQUENCE "Mixed";
+SELECT nextval('S1'), nextval('s1'), currval(' s1 '), nextval('"Mixed"'), setval('S1', 10);
+SELECT nextval('s1');
+""")
+
 script("constraints", """
 CREATE TABLE c (id int PRIMARY KEY, name text NOT NULL, qty int CHECK (qty > 0), code text UNIQUE);
 INSERT INTO c VALUES (1, 'a', 1, 'x');
@@ -569,6 +576,101 @@ def _many_tables() -> str:
 
 
 script("many_tables_join", _many_tables())
+
+script("untyped_operands", """
+SELECT '1' + '2';
+SELECT NULL - NULL;
+SELECT '{"a": 1}' -> 'a';
+SELECT '2' ^ '3', NULL ^ NULL;
+SELECT '{"a": 1}' ? 'a';
+SELECT 'a' || 'b', 'a' < 'b', NULL = NULL, 'x' ~~ 'x%';
+SELECT - '1';
+""")
+
+script("to_hex", """
+SELECT to_hex(255), to_hex(-1), to_hex(-1::bigint), to_hex(2147483648), to_hex(-9223372036854775808), pg_catalog.to_hex(10);
+SELECT lower(to_hex(-2)), upper(to_hex(4095)), TO_HEX(0);
+SELECT to_hex(-1::smallint);
+SELECT to_hex(1.5);
+SELECT to_hex(NULL);
+SELECT to_hex(x) FROM (VALUES (-5), (16), (NULL)) t(x);
+CREATE TABLE h (a int, b text DEFAULT to_hex(254));
+INSERT INTO h (a) VALUES (-1), (4096);
+SELECT a, b, to_hex(a) FROM h ORDER BY a;
+""")
+
+script("array_coercions", """
+SELECT ARRAY['a']::char(3)[], ARRAY['abcd']::char(2)[], '{abcd}'::char(2)[], ARRAY['abcd']::varchar(2)[], ARRAY[' a  ']::varchar(2)[];
+SELECT ARRAY[1] UNION ALL SELECT ARRAY[1.5];
+SELECT ARRAY[1] UNION SELECT ARRAY['a'];
+SELECT COALESCE(ARRAY[1], ARRAY[1.5]), COALESCE(ARRAY['x'::char(3)], ARRAY['z']::text[]);
+SELECT CASE WHEN true THEN ARRAY['x'::char(3)] ELSE ARRAY['z'] END;
+SELECT CASE WHEN true THEN 1 ELSE 'a'::text END;
+SELECT CASE WHEN true THEN 'x'::char(3) ELSE 'y'::text END || '|', CASE WHEN true THEN 'x'::text ELSE 'y'::char(3) END || '|';
+SELECT ARRAY['a']::varchar[] || ARRAY['b']::text[], ARRAY['a']::text[] || ARRAY['b']::varchar[];
+SELECT ARRAY['a'::char(3)] || 'b'::text, 'b'::text || ARRAY['a'::char(3)], array_append(ARRAY['a'::char(3)], 'b'::text);
+SELECT ARRAY[1] || 2.5, ARRAY[1.5::float4] || 2.5;
+SELECT ARRAY[1] || 'a'::text;
+SELECT ARRAY[1, 2] = ARRAY[1, 2]::int8[];
+CREATE TABLE ta (t text[], i int8[], d date[], n numeric[]);
+INSERT INTO ta VALUES (ARRAY[1, 2], ARRAY[1, 2], ARRAY['2024-01-01 10:00'::timestamp], ARRAY[1]);
+INSERT INTO ta (i, t) VALUES (ARRAY[1.5], ARRAY['a'::char(3)]);
+INSERT INTO ta (i) VALUES (ARRAY[true]);
+INSERT INTO ta (t) VALUES ('{x}'::varchar(2)[]);
+SELECT t, i, d, n FROM ta;
+CREATE TABLE sv (v varchar(2), c char(3));
+INSERT INTO sv (v) VALUES ('abc'::text);
+INSERT INTO sv (c) VALUES ('abcd'::text);
+INSERT INTO sv VALUES ('a   '::text, 'ab  '::text);
+INSERT INTO sv SELECT 'xyz'::text, NULL;
+UPDATE sv SET c = 'abcd'::varchar;
+SELECT v, c, length(c), octet_length(c) FROM sv;
+""")
+
+script("char_array_columns", """
+CREATE TABLE ca (c char(3)[], v varchar(2)[], n numeric(4,1)[]);
+INSERT INTO ca VALUES ('{a,bc}', '{a,b }', '{1.25,2}');
+INSERT INTO ca VALUES (ARRAY['x', 'yy'], ARRAY['a'], ARRAY[1.25]);
+INSERT INTO ca VALUES (ARRAY['x', 'yy']::text[], ARRAY['a']::text[], ARRAY[1]);
+INSERT INTO ca (c) VALUES ('{abcd}');
+INSERT INTO ca (v) VALUES (ARRAY['abc']);
+INSERT INTO ca (v) VALUES (ARRAY['ab  ']);
+INSERT INTO ca (c) VALUES (ARRAY['ab  ']::varchar[]);
+INSERT INTO ca (n) VALUES (ARRAY[12345]);
+UPDATE ca SET c = ARRAY['q'] WHERE c IS NULL;
+SELECT c, c::text, v, n FROM ca;
+SELECT c = ARRAY['x', 'yy']::char(3)[] FROM ca;
+SELECT c = ARRAY['x', 'yy'] FROM ca;
+SELECT CASE WHEN true THEN c ELSE ARRAY['z'] END, COALESCE(c, ARRAY['z']::text[]), c || ARRAY['x'] FROM ca;
+SELECT c FROM ca UNION ALL SELECT ARRAY['k'];
+""")
+
+script("timestamptz_in_session_zone", """
+SET TIME ZONE 'Europe/Berlin';
+SELECT '2024-07-01 12:00'::timestamptz::text, '2024-01-01 12:00'::timestamptz::text, '2024-07-01 12:00+00'::timestamptz::text;
+SELECT CAST('2024-07-01 12:00' AS timestamptz) = '2024-07-01 10:00+00', extract(epoch FROM '2024-07-01 12:00'::timestamptz);
+SELECT '2024-07-01'::date::timestamptz::text, '2024-07-01 12:00'::timestamp::timestamptz::text, '2024-07-01 23:30+00'::timestamptz::date;
+SELECT '2024-07-01 23:30+00'::timestamptz::time, '2024-07-01 23:30+00'::timestamptz::timestamp, 'x' || '2024-07-01 12:00+00'::timestamptz;
+SELECT ARRAY['2024-07-01 12:00'::timestamptz]::text, '{"2024-07-01 12:00"}'::timestamptz[]::text, ARRAY['2024-07-01 12:00']::timestamp[]::timestamptz[]::text;
+SELECT '2024-10-27 02:30'::timestamptz::text, '2024-03-31 02:30'::timestamptz::text;
+SELECT 'today'::timestamptz = current_date::timestamptz, 'epoch'::timestamptz::text, 'tomorrow'::timestamptz - 'yesterday'::timestamptz;
+CREATE TABLE tz (id int PRIMARY KEY, t timestamptz, a timestamptz[]);
+INSERT INTO tz VALUES (1, '2024-07-01 12:00', '{"2024-07-01 12:00"}'), (2, '2024-12-01 12:00', ARRAY['2024-12-01 12:00'::timestamptz]);
+INSERT INTO tz (id, t) VALUES (3, '2024-07-01'::date), (4, '2024-07-01 12:00'::timestamp);
+SELECT id, t::text, a::text, extract(epoch FROM t) FROM tz ORDER BY id;
+SELECT id FROM tz WHERE t = '2024-07-01 12:00' ORDER BY id;
+SELECT id FROM tz WHERE t IN ('2024-07-01 12:00', '2024-12-01 12:00') ORDER BY id;
+SELECT id FROM tz WHERE t BETWEEN '2024-07-01 11:59' AND '2024-07-01 12:01' ORDER BY id;
+SELECT id FROM tz WHERE t = ANY('{"2024-07-01 12:00"}') ORDER BY id;
+SELECT id FROM tz WHERE t > '2024-07-01 11:00+01' ORDER BY id;
+UPDATE tz SET t = '2024-03-31 02:30' WHERE id = 3;
+SELECT t::text FROM tz WHERE id = 3;
+SET TIME ZONE 'America/New_York';
+SELECT id, t::text FROM tz ORDER BY id;
+SELECT '2024-11-03 01:30'::timestamptz::text, '2024-03-10 02:30'::timestamptz::text, '2024-11-03 01:30'::timestamp::timestamptz::text;
+RESET TimeZone;
+SELECT '2024-07-01 12:00'::timestamptz::text;
+""")
 
 
 # -- the harness --------------------------------------------------------------------------------

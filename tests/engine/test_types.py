@@ -130,3 +130,40 @@ def test_timestamptz_output_follows_the_session_time_zone(pg):
                     assert dates.format_timestamptz(dates.parse_timestamptz(instant), zone) == want, (zone, instant)
         finally:
             cur.execute("RESET TimeZone", prepare=False)
+
+
+def test_timestamptz_input_follows_the_session_time_zone(pg, tmp_path):
+    """A timestamptz written without a zone is read in the session's TimeZone, whether a literal, a parameter
+    (a str, sent untyped) or a value stored in a column; DST gaps and overlaps resolve as PostgreSQL's do."""
+    import immusql
+
+    texts = ["2024-07-01 12:00", "2024-01-01 00:00:00.5", "2024-03-31 02:30", "2024-10-27 02:30", "2024-11-03 01:30",
+             "2024-03-10 02:30", "1900-01-01 00:00", "2024-07-01 12:00+03", "epoch", "infinity", "2024-04-07 01:45"]
+    zones = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]
+    conn = immusql.connect(tmp_path / "db", autocommit=True)
+    ours = conn.cursor()
+    ours.execute("CREATE TABLE tz (k int, t timestamptz)")
+    mismatches = []
+    with pg.cursor() as theirs:
+        theirs.execute("CREATE TEMP TABLE tz (k int, t timestamptz)", prepare=False)
+        try:
+            for zone in zones:
+                answers = []
+                for cur, options in ((theirs, {"prepare": False}), (ours, {})):
+                    cur.execute(f"SET TimeZone = '{zone}'", **options)
+                    got = []
+                    for k, text in enumerate(texts):
+                        cur.execute(f"INSERT INTO tz VALUES ({k}, '{text}'), ({k}, %s)", (text,), **options)
+                        cur.execute(f"SELECT '{text}'::timestamptz::text, %s::timestamptz::text, %s::timestamptz = '{text}'", (text, text), **options)
+                        got.append(cur.fetchone())
+                    cur.execute("SELECT k, t::text FROM tz ORDER BY k, t", **options)
+                    got.extend(cur.fetchall())
+                    cur.execute("DELETE FROM tz", **options)
+                    answers.append([tuple(row) for row in got])
+                if answers[0] != answers[1]:
+                    mismatches.append(f"{zone}: postgres {answers[0]}, immusql {answers[1]}")
+        finally:
+            theirs.execute("DROP TABLE tz", prepare=False)
+            theirs.execute("RESET TimeZone", prepare=False)
+            conn.close()
+    assert not mismatches, "\n".join(mismatches)

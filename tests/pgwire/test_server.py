@@ -23,6 +23,17 @@ def _messages(data: bytes) -> list[tuple[bytes, bytes]]:
     return out
 
 
+def _when_released(conn: psycopg.Connection, sql: str) -> None:
+    """Run ``sql`` once the sessions just closed have been released by the server (it may take a moment)."""
+    for _ in range(50):
+        try:
+            conn.execute(sql)
+            return
+        except psycopg.errors.ObjectInUse:
+            time.sleep(0.05)
+    conn.execute(sql)
+
+
 @pytest.fixture(scope="module")
 def tls_server():
     running = ImmusqlServer.start(None, "--tls", "auto")
@@ -88,12 +99,7 @@ def test_databases_are_created_dropped_and_unknown_ones_refused(server) -> None:
                 other.execute("SELECT * FROM item")  # each database is its own log
         with pytest.raises(psycopg.errors.DuplicateDatabase):
             admin.execute("CREATE DATABASE shop")
-        for _ in range(50):  # the session above may take a moment to be released
-            try:
-                admin.execute("DROP DATABASE shop")
-                break
-            except psycopg.errors.ObjectInUse:
-                time.sleep(0.05)
+        _when_released(admin, "DROP DATABASE shop")
         with pytest.raises(psycopg.OperationalError, match='database "shop" does not exist'):
             psycopg.connect(server.conninfo(dbname="shop"))
         with pytest.raises(psycopg.errors.ActiveSqlTransaction):
@@ -150,3 +156,146 @@ def test_simple_query_runs_statements_as_one_implicit_transaction(server) -> Non
         assert conn.execute("SELECT count(*) FROM implicit_block").fetchone() == (0,)
         conn.execute("INSERT INTO implicit_block VALUES (1); INSERT INTO implicit_block VALUES (2)")
         assert conn.execute("SELECT count(*) FROM implicit_block").fetchone() == (2,)
+
+
+ORIGIN_SCHEMA = """
+CREATE TABLE origin_a (id int PRIMARY KEY, name text, n int8);
+CREATE TABLE origin_b (id int PRIMARY KEY, a_id int, x int4, y varchar(10));
+CREATE VIEW origin_v AS SELECT name, id, n + 1 AS n1 FROM origin_a
+"""
+ORIGIN_QUERIES = [
+    "SELECT * FROM origin_a",
+    "SELECT id, name AS nm, n + 1, id::text, id::int4, (name), name::varchar, n::int4 FROM origin_a",
+    "SELECT a.*, b.y FROM origin_a a JOIN origin_b b ON a.id = b.a_id",
+    "SELECT * FROM origin_v",
+    "SELECT v.name, n1 FROM origin_v v",
+    "SELECT s.x, s.i FROM (SELECT id AS i, name AS x FROM origin_a) s",
+    "WITH c AS (SELECT id, name FROM origin_a) SELECT * FROM c",
+    "WITH RECURSIVE r(n) AS (SELECT id FROM origin_a UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r",
+    "SELECT id FROM origin_a GROUP BY id",
+    "SELECT x, count(*) FROM origin_b GROUP BY x HAVING count(*) > 0",
+    "SELECT DISTINCT name FROM origin_a ORDER BY name",
+    "SELECT row_number() OVER (), id FROM origin_a",
+    "SELECT id FROM origin_a UNION SELECT id FROM origin_b",
+    "SELECT * FROM (SELECT id FROM origin_a UNION ALL SELECT id FROM origin_b) u",
+    "SELECT * FROM origin_a JOIN origin_b USING (id)",
+    "SELECT * FROM origin_a NATURAL LEFT JOIN origin_b",
+    "SELECT origin_b.id FROM origin_a JOIN origin_b USING (id)",
+    "SELECT z.* FROM origin_a AS z(q, r)",
+    "SELECT l.k FROM origin_a t, LATERAL (SELECT t.name AS k) l",
+    "SELECT (SELECT name FROM origin_a LIMIT 1), count(*) FROM origin_b",
+    "SELECT * FROM (VALUES (1)) v(x), generate_series(1, 2)",
+    "SELECT relname, oid FROM pg_class LIMIT 1",
+    "SELECT nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid LIMIT 1",
+    "SELECT * FROM pg_tables LIMIT 1",
+    "SELECT table_name FROM information_schema.tables LIMIT 1",
+]
+
+
+def _origins(conn: psycopg.Connection, sql: str) -> list[tuple[str, str | None, int]]:
+    """Each RowDescription field: its name, the relation its table oid names (as regclass), its attnum."""
+    result = conn.execute(sql).pgresult
+    out = []
+    for i in range(result.nfields):
+        table = result.ftable(i)
+        name = conn.execute("SELECT %s::regclass::text", (table,)).fetchone()[0] if table else None
+        out.append((result.fname(i).decode(), name, result.ftablecol(i)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def origin_connections(server, pg):
+    """Connections to a database holding ORIGIN_SCHEMA in immusql and in PostgreSQL."""
+    info = pg.info
+    connects = [lambda dbname: psycopg.connect(server.conninfo(dbname=dbname), autocommit=True),
+                lambda dbname: psycopg.connect(host=info.host, port=info.port, user=info.user, dbname=dbname, autocommit=True)]
+    conns = []
+    for connect in connects:
+        with connect("postgres") as admin:
+            admin.execute("DROP DATABASE IF EXISTS origins")
+            admin.execute("CREATE DATABASE origins")
+        conn = connect("origins")
+        for statement in ORIGIN_SCHEMA.strip().split(";\n"):
+            conn.execute(statement)
+        conns.append(conn)
+    yield conns
+    for conn in conns:
+        conn.close()
+
+
+@pytest.mark.parametrize("sql", ORIGIN_QUERIES)
+def test_row_description_names_each_column_origin_as_postgres(origin_connections, sql) -> None:
+    ours, theirs = (_origins(conn, sql) for conn in origin_connections)
+    assert ours == theirs
+
+
+def test_row_description_table_oid_is_pg_class_oid(origin_connections) -> None:
+    ours = origin_connections[0]
+    result = ours.execute("SELECT id, name FROM origin_a").pgresult
+    oid = ours.execute("SELECT oid FROM pg_class WHERE relname = 'origin_a'").fetchone()[0]
+    assert [(result.ftable(i), result.ftablecol(i)) for i in range(2)] == [(oid, 1), (oid, 2)]
+
+
+def test_template_databases_as_postgres(server, pg) -> None:
+    """template0 takes no connections and can be copied; templates cannot be dropped; an unknown template is 3D000."""
+    info = pg.info
+    theirs = lambda dbname: f"host={info.host} port={info.port} user={info.user} dbname={dbname}"  # noqa: E731
+    for conninfo in (server.conninfo(dbname="template0"), theirs("template0")):
+        with pytest.raises(psycopg.OperationalError, match='database "template0" is not currently accepting connections'):
+            psycopg.connect(conninfo)
+    with psycopg.connect(server.conninfo(), autocommit=True) as ours:
+        for conn in (ours, pg):
+            conn.execute("DROP DATABASE IF EXISTS from_template0")
+            conn.execute("CREATE DATABASE from_template0 WITH TEMPLATE = template0 ENCODING 'UTF8'")
+            with pytest.raises(psycopg.errors.InvalidCatalogName, match='template database "nope" does not exist'):
+                conn.execute("CREATE DATABASE from_nope TEMPLATE nope")
+            with pytest.raises(psycopg.errors.WrongObjectType, match="cannot drop a template database"):
+                conn.execute("DROP DATABASE template1")
+            conn.execute("DROP DATABASE from_template0")
+        rows = ours.execute("SELECT datname, datistemplate, datallowconn FROM pg_database WHERE datname LIKE 'template%' ORDER BY 1").fetchall()
+        assert rows == [("template0", True, False), ("template1", True, True)]
+
+
+def test_create_database_copies_its_template(server) -> None:
+    """CREATE DATABASE ... TEMPLATE copies the template's current contents into a new log; not while others use it (55006)."""
+    with psycopg.connect(server.conninfo(), autocommit=True) as admin:
+        for name in ("copy_target", "copy_source"):
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute("CREATE DATABASE copy_source")
+        with psycopg.connect(server.conninfo(dbname="copy_source"), autocommit=True) as source:
+            source.execute("CREATE TABLE kept (id serial PRIMARY KEY, note text)")
+            source.execute("INSERT INTO kept (note) VALUES ('a'), ('b')")
+            source.execute("DELETE FROM kept WHERE note = 'a'")
+            with pytest.raises(psycopg.errors.ObjectInUse, match='source database "copy_source" is being accessed by other users') as caught:
+                admin.execute("CREATE DATABASE copy_target TEMPLATE copy_source")
+            assert caught.value.diag.message_detail == "There is 1 other session using the database."
+        _when_released(admin, "CREATE DATABASE copy_target TEMPLATE copy_source")
+        with psycopg.connect(server.conninfo(dbname="copy_target"), autocommit=True) as copy:
+            assert copy.execute("SELECT id, note FROM kept").fetchall() == [(2, "b")]
+            copy.execute("INSERT INTO kept (note) VALUES ('c')")
+            assert copy.execute("SELECT max(id) > 2 FROM kept").fetchone() == (True,)  # the sequence goes on from the template's
+
+
+def test_pg_stat_activity_shows_each_session_as_postgres(server, pg) -> None:
+    """Another connection's state, last statement and wait event, as PostgreSQL shows them."""
+    info = pg.info
+    sql = """SELECT state, query, wait_event_type, wait_event, backend_type, xact_start IS NULL, query_start IS NULL, state_change >= query_start
+               FROM pg_stat_activity WHERE application_name = 'watched'"""
+    seen = []
+    for conninfo, watcher in ((server.conninfo(application_name="watched"), psycopg.connect(server.conninfo(), autocommit=True)),
+                              (f"host={info.host} port={info.port} user={info.user} dbname=postgres application_name=watched", pg)):
+        with psycopg.connect(conninfo, autocommit=True) as watched:
+            watched.execute("SELECT 1 AS one")
+            states = [watcher.execute(sql).fetchall()]
+            watched.execute("BEGIN")
+            watched.execute("SELECT 2 AS two")
+            states.append(watcher.execute(sql).fetchall())
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                watched.execute("SELECT 1 / 0")
+            states.append(watcher.execute(sql).fetchall())
+            watched.execute("ROLLBACK")
+        if watcher is not pg:
+            watcher.close()
+        seen.append(states)
+    assert seen[0] == seen[1]
+    assert [rows[0][0] for rows in seen[0]] == ["idle", "idle in transaction", "idle in transaction (aborted)"]
