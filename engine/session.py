@@ -419,7 +419,8 @@ class Session:
         if node is not None and not isinstance(node, Utility):
             given += (UNKNOWN,) * (_placeholder_count(node) - len(given))
         if node is None or isinstance(node, Utility) or _is_ddl(node):
-            return Statement(sql, node, given, list(_resolved(list(given))), None)
+            columns = self._show_columns(node.words) if isinstance(node, Utility) and node.command == "show" else None
+            return Statement(sql, node, given, list(_resolved(list(given))), columns)
         with self._planning():
             prepared = self.prepare(node, (sql, 0), given)
         return Statement(sql, node, given, list(prepared.param_types), prepared.columns, quick=prepared.quick)
@@ -714,18 +715,10 @@ class Session:
                     raise SqlError(f'unrecognized configuration parameter "{name}"', sqlstate="42704")
             return Result("RESET")
         if command == "show":
-            name = " ".join(_dotted(list(words)))
-            key = _setting_name(name)
-            if key == "all":
-                rows = sorted((k, v) for k, v in self.settings.items())
-                from engine.types import BY_NAME
-
-                return Result("SHOW", [Column(None, "name", BY_NAME["text"]), Column(None, "setting", BY_NAME["text"])], rows, len(rows))
-            if key not in self.settings:
-                raise SqlError(f'unrecognized configuration parameter "{name}"', sqlstate="42704")
-            from engine.types import BY_NAME
-
-            return Result("SHOW", [Column(None, key if key != "TimeZone" else "TimeZone", BY_NAME["text"])], [(self.settings[key],)], 1)
+            columns = self._show_columns(words)
+            key = _setting_name(" ".join(_dotted(list(words))))
+            rows = sorted(self.settings.items()) if key == "all" else [(self.settings[key],)]
+            return Result("SHOW", columns, rows, len(rows))
         if command == "discard":
             if self.in_transaction and words[:1] == ("all",):
                 raise SqlError("DISCARD ALL cannot run inside a transaction block", sqlstate="25001")
@@ -740,6 +733,18 @@ class Session:
             with positions_shifted(u.offset):
                 return self._explain(u.rest, params, param_types)
         raise SqlError(f"unsupported statement: {command}", sqlstate="0A000")
+
+    def _show_columns(self, words: tuple[str, ...]) -> list[Column]:
+        """The columns SHOW answers with (known at Parse, as the extended protocol's Describe needs them)."""
+        from engine.types import BY_NAME
+
+        name = " ".join(_dotted(list(words)))
+        key = _setting_name(name)
+        if key == "all":
+            return [Column(None, "name", BY_NAME["text"]), Column(None, "setting", BY_NAME["text"])]
+        if key not in self.settings:
+            raise SqlError(f'unrecognized configuration parameter "{name}"', sqlstate="42704")
+        return [Column(None, key, BY_NAME["text"])]
 
     def _require_tx(self, what: str) -> None:
         if self.tx is None or not self.tx.explicit:

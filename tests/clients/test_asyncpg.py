@@ -424,3 +424,20 @@ def test_errors_carry_postgres_fields(server) -> None:
             await conn.close()
 
     run(main())
+
+
+def test_show_is_described_at_prepare_time(server, pg) -> None:
+    """asyncpg describes the statement before it runs: SHOW must name its column then, as PostgreSQL does."""
+    async def main():
+        conn = await connect(server)
+        try:
+            shown = await conn.prepare("SHOW DateStyle")
+            attributes = [(a.name, a.type.name) for a in shown.get_attributes()]
+            return attributes, await shown.fetchval(), await conn.fetchval("SHOW search_path")
+        finally:
+            await conn.close()
+
+    attributes, datestyle, search_path = run(main())
+    described = pg.execute("SHOW DateStyle").description
+    assert attributes == [(described[0].name, "text")]
+    assert (datestyle, search_path) == ("ISO, MDY", '"$user", public')
