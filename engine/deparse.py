@@ -20,6 +20,7 @@ from catalog.objects import Constraint, Index, Table, View
 from engine import sysview
 from engine.errors import SqlError
 from engine.functions import quote_ident
+from engine.parse import logical_terms
 from engine.types import BY_NAME, UNKNOWN, SqlType
 
 TEXT = BY_NAME["text"]
@@ -172,17 +173,7 @@ class Binder:
         return self._binary(op, node.this, node.expression)
 
     def _logical(self, node: exp.Expr) -> Node:
-        kind = type(node)
-        terms: list[exp.Expr] = []
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            if type(current) is kind:
-                stack.append(current.expression)
-                stack.append(current.this)
-            else:
-                terms.append(current)
-        return Node("bool", BY_NAME["bool"], "AND" if kind is exp.And else "OR", [self._condition(t) for t in terms])
+        return Node("bool", BY_NAME["bool"], "AND" if isinstance(node, exp.And) else "OR", [self._condition(t) for t in logical_terms(node)])
 
     def _condition(self, node: exp.Expr) -> Node:
         bound = self.bind(node)

@@ -22,7 +22,7 @@ from engine import casts, functions, operators, patterns, sysfuncs, sysview
 from engine.calls import call_of
 from engine.context import Context
 from engine.errors import SqlError
-from engine.parse import errors_at, located, share_source
+from engine.parse import errors_at, located, logical_terms, share_source
 
 from engine.types import BY_NAME, REG_TYPES, UNKNOWN, SqlType, lookup, unsigned_zero
 
@@ -508,17 +508,7 @@ class Compiler:
         return self._logical(node, is_and=False)
 
     def _logical(self, node: exp.Expr, is_and: bool) -> Expr:
-        kind = type(node)
-        terms: list[exp.Expr] = []
-        stack = [node]
-        while stack:  # flatten a AND b AND c without recursion
-            current = stack.pop()
-            if type(current) is kind:
-                stack.append(current.expression)
-                stack.append(current.this)
-            else:
-                terms.append(current)
-        parts = [self.condition(t) for t in terms]
+        parts = [self.condition(t) for t in logical_terms(node)]
         if all(p.const for p in parts):
             values = [p.value for p in parts]
             if is_and:

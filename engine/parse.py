@@ -514,3 +514,18 @@ class positions_shifted:  # noqa: N801 - used like contextlib's suppress
         if isinstance(error, SqlError) and error.position is not None:
             error.position += self.offset
         return False
+
+
+def logical_terms(node: exp.Expr) -> list[exp.Expr]:
+    """The operands of a chain of one logical operator (a AND b AND c), left to right, without recursion."""
+    kind = type(node)
+    terms: list[exp.Expr] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is kind:
+            stack.append(current.expression)
+            stack.append(current.this)
+        else:
+            terms.append(current)
+    return terms

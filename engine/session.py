@@ -419,7 +419,7 @@ class Session:
         if node is not None and not isinstance(node, Utility):
             given += (UNKNOWN,) * (_placeholder_count(node) - len(given))
         if node is None or isinstance(node, Utility) or _is_ddl(node):
-            columns = self._show_columns(node.words) if isinstance(node, Utility) and node.command == "show" else None
+            columns = self._show(node.words)[1] if isinstance(node, Utility) and node.command == "show" else None
             return Statement(sql, node, given, list(_resolved(list(given))), columns)
         with self._planning():
             prepared = self.prepare(node, (sql, 0), given)
@@ -715,8 +715,7 @@ class Session:
                     raise SqlError(f'unrecognized configuration parameter "{name}"', sqlstate="42704")
             return Result("RESET")
         if command == "show":
-            columns = self._show_columns(words)
-            key = _setting_name(" ".join(_dotted(list(words))))
+            key, columns = self._show(words)
             rows = sorted(self.settings.items()) if key == "all" else [(self.settings[key],)]
             return Result("SHOW", columns, rows, len(rows))
         if command == "discard":
@@ -734,17 +733,18 @@ class Session:
                 return self._explain(u.rest, params, param_types)
         raise SqlError(f"unsupported statement: {command}", sqlstate="0A000")
 
-    def _show_columns(self, words: tuple[str, ...]) -> list[Column]:
-        """The columns SHOW answers with (known at Parse, as the extended protocol's Describe needs them)."""
+    def _show(self, words: tuple[str, ...]) -> tuple[str, list[Column]]:
+        """The setting SHOW names ("all" for every one) and the columns it answers with (known at Parse, as the
+        extended protocol's Describe needs them)."""
         from engine.types import BY_NAME
 
         name = " ".join(_dotted(list(words)))
         key = _setting_name(name)
         if key == "all":
-            return [Column(None, "name", BY_NAME["text"]), Column(None, "setting", BY_NAME["text"])]
+            return key, [Column(None, "name", BY_NAME["text"]), Column(None, "setting", BY_NAME["text"])]
         if key not in self.settings:
             raise SqlError(f'unrecognized configuration parameter "{name}"', sqlstate="42704")
-        return [Column(None, key, BY_NAME["text"])]
+        return key, [Column(None, key, BY_NAME["text"])]
 
     def _require_tx(self, what: str) -> None:
         if self.tx is None or not self.tx.explicit:

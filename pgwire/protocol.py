@@ -18,7 +18,7 @@ from engine.arrays import array_type
 from engine.errors import SqlError
 from engine.expr import Column
 from engine.parse import Utility
-from engine.session import REPORTED_SETTINGS, Portal, Result, Session
+from engine.session import REPORTED_SETTINGS, Portal, Result, Session, Statement
 from engine.types import BY_NAME, SqlType
 from pgwire import codecs
 from pgwire import messages as m
@@ -66,9 +66,10 @@ class Protocol:
         statements = self.statements
         for kind, payload in frames:
             if kind == b"B":
-                end = payload.find(b"\x00")
-                name = payload[end + 1 : payload.find(b"\x00", end + 1)].decode(errors="replace")
-                statement = statements.get(name)
+                try:
+                    statement = statements.get(m.parse_bind(payload)[1])
+                except (SqlError, ProtocolViolation):
+                    return False  # the handlers report it
                 if statement is None or not statement.quick:
                     return False
             elif kind not in b"EDS" or len(kind) != 1:
@@ -130,11 +131,7 @@ class Protocol:
             if statement is None or not statement.quick or len(raw) != len(statement.param_types):
                 return None
             session = self.session
-            zone = session.settings["TimeZone"]
-            decoders = statement.wire.get((zone, param_formats))
-            if decoders is None:
-                return None  # the handlers build them the first time
-            values = [None if data is None else decode(data) for decode, data in zip(decoders, raw)]
+            values = self._param_values(statement, param_formats, raw)
             session.activity.start(statement.sql)
             rows = session.run_quick(statement, values)
             session.activity.finish()
@@ -287,18 +284,22 @@ class Protocol:
                            f"{len(statement.param_types)}", sqlstate="08P01")
         self._begin_sync_block()
         session = self.session
-        zone = session.settings["TimeZone"]
-        decoders = statement.wire.get((zone, param_formats))
-        if decoders is None:
-            codes = _expand_formats(param_formats, count, "parameter")
-            decoders = statement.wire[(zone, param_formats)] = [codecs.param_decoder(t, code, i + 1, zone)
-                                                              for i, (t, code) in enumerate(zip(statement.param_types, codes))]
-        values = [None if data is None else decode(data) for decode, data in zip(decoders, raw)]
+        values = self._param_values(statement, param_formats, raw)
         if not portal_name:
             session.portals.pop("", None)
         session.bind(portal_name, statement, values)
         self.formats[portal_name] = result_formats
         self._write(m.BIND_COMPLETE)
+
+    def _param_values(self, statement: Statement, formats: tuple[int, ...], raw: list[bytes | None]) -> list:
+        """A Bind's parameter values, decoded by the statement's decoders for these formats and the session's TimeZone."""
+        zone = self.session.settings["TimeZone"]
+        decoders = statement.wire.get((zone, formats))
+        if decoders is None:
+            codes = _expand_formats(formats, len(raw), "parameter")
+            decoders = statement.wire[(zone, formats)] = [codecs.param_decoder(t, code, i + 1, zone)
+                                                        for i, (t, code) in enumerate(zip(statement.param_types, codes))]
+        return [None if data is None else decode(data) for decode, data in zip(decoders, raw)]
 
     def _describe(self, payload: bytes) -> None:
         kind, name = m.parse_named(payload)

@@ -115,7 +115,6 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future | None = None  # the startup coroutine waiting for bytes
         self._drained = threading.Event()  # set while the transport takes writes without pausing
         self._drained.set()
-        self._drain_waiters: list[asyncio.Future] = []
         self._stall_timer: asyncio.TimerHandle | None = None
         self._startup: asyncio.Task | None = None
 
@@ -156,10 +155,6 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._drained.set()
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
         if self.protocol is not None and not self.busy and not self.lost:
             self.transport.resume_reading()
             self._take_frames()
@@ -180,17 +175,12 @@ class _Connection(asyncio.Protocol):
         del self.buffer[:n]
         return data
 
-    async def _drain(self) -> None:
-        if not self._drained.is_set() and not self.lost:
-            waiter = self.loop.create_future()
-            self._drain_waiters.append(waiter)
-            await waiter
-
     def write(self, data: bytes) -> None:
         if not self.lost:
             self.transport.write(data)
 
-    async def fatal(self, sqlstate: str, message: str) -> None:
+    def fatal(self, sqlstate: str, message: str) -> None:
+        """End the session with a FATAL error (the transport sends what it holds before it closes)."""
         self.write(m.error_response("FATAL", sqlstate, message))
         self.close()
 
@@ -199,7 +189,7 @@ class _Connection(asyncio.Protocol):
             try:
                 params = await asyncio.wait_for(self._read_startup(), self.server.config.message_timeout)
             except ProtocolViolation as error:
-                await self.fatal(error.sqlstate, error.message)
+                self.fatal(error.sqlstate, error.message)
                 return
             except (TimeoutError, asyncio.TimeoutError):
                 self.close()  # PostgreSQL drops a client that never finishes its startup without a word
@@ -260,10 +250,10 @@ class _Connection(asyncio.Protocol):
         server, config = self.server, self.server.config
         user = params.get("user")
         if not user:
-            await self.fatal("28000", "no PostgreSQL user name specified in startup packet")
+            self.fatal("28000", "no PostgreSQL user name specified in startup packet")
             return False
         if len(server.connections) >= config.max_connections:
-            await self.fatal("53300", "sorry, too many clients already")
+            self.fatal("53300", "sorry, too many clients already")
             return False
         role = server.cluster.role(user)
         from pgwire import auth
@@ -272,13 +262,13 @@ class _Connection(asyncio.Protocol):
             await auth_exchange(self, config.auth, user, role)
             auth.check_login(role, user, 1 + sum(1 for _, p in server.connections.values() if p.session.settings["user"] == user))
         except (auth.AuthError, ProtocolViolation) as error:
-            await self.fatal(error.sqlstate, error.message)
+            self.fatal(error.sqlstate, error.message)
             return False
         name = params.pop("database", None) or user
         try:
             db = await self.loop.run_in_executor(server.pool, server.cluster.open, name)
         except SqlError as error:
-            await self.fatal(error.sqlstate, error.message)
+            self.fatal(error.sqlstate, error.message)
             return False
         if self.lost:
             server.cluster.close(name, db)
@@ -292,7 +282,7 @@ class _Connection(asyncio.Protocol):
             for key, value in [*role.settings(database_oid).items(), *_startup_settings(params)]:
                 session.set_startup(key, value)
         except SqlError as error:
-            await self.fatal(error.sqlstate, error.message)
+            self.fatal(error.sqlstate, error.message)
             return False
         protocol = Protocol(session, self._send_from_worker)
         self.pid = session.backend_pid = next(server._pids)  # pg_backend_pid() answers what BackendKeyData said
@@ -321,7 +311,7 @@ class _Connection(asyncio.Protocol):
             try:
                 frames = m.split_frames(self.buffer, self.server.config.max_message)
             except ProtocolViolation as error:
-                self._fatal_now(error)
+                self.fatal(error.sqlstate, error.message)
                 return
             if not frames:
                 self._watch_stall()
@@ -329,7 +319,7 @@ class _Connection(asyncio.Protocol):
             try:
                 out = protocol.answer_inline(frames)
             except ProtocolViolation as error:
-                self._fatal_now(error)
+                self.fatal(error.sqlstate, error.message)
                 return
             if out is not None:
                 if out:
@@ -347,7 +337,7 @@ class _Connection(asyncio.Protocol):
         try:
             out = future.result()
         except ProtocolViolation as error:
-            self._fatal_now(error)
+            self.fatal(error.sqlstate, error.message)
             return
         except ConnectionError:
             out = b""
@@ -364,10 +354,6 @@ class _Connection(asyncio.Protocol):
             self.transport.resume_reading()
         self._take_frames()
 
-    def _fatal_now(self, error: ProtocolViolation) -> None:
-        self.write(m.error_response("FATAL", error.sqlstate, error.message))
-        self.close()
-
     def _watch_stall(self) -> None:
         """Inside a message, the rest must come within message_timeout (the timer restarts with every batch)."""
         if self._stall_timer is not None:
@@ -379,7 +365,7 @@ class _Connection(asyncio.Protocol):
     def _stalled(self) -> None:
         self._stall_timer = None
         if self.buffer and not self.busy and not self.lost:
-            self._fatal_now(ProtocolViolation("incomplete message from client"))
+            self.fatal("08P01", "incomplete message from client")
 
     def _send_from_worker(self, data: bytes) -> None:
         """Write from a worker thread, then wait while the socket is backed up (backpressure for big results)."""
