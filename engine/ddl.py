@@ -15,6 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from catalog.objects import PUBLIC_SCHEMA_OID, Column, Constraint, Index, IndexColumn, Schema, Sequence as SequenceObject, Table, View
+from engine import ledger
 from engine.errors import SqlError
 from engine.expr import type_from_node
 from engine.tables import write_row
@@ -112,6 +113,8 @@ def create_table(node: exp.Create, session: Any) -> str:
         if isinstance(item, exp.ColumnDef):
             attnum = len(columns) + 1
             cname = item.name
+            if (error := ledger.conflicts_with_system_column(cname)) is not None:
+                raise error
             if any(c.name == cname for c in columns):
                 raise SqlError(f'column "{cname}" specified more than once', sqlstate="42701")
             column, column_constraints = _column_definition(session, writer, schema, name, oid, attnum, item)
@@ -683,6 +686,8 @@ def _alter_action(session: Any, table: Table, action: exp.Expr) -> None:
         column = table.column(old)
         if column is None:
             raise SqlError(f'column "{old}" does not exist', sqlstate="42703")
+        if (error := ledger.conflicts_with_system_column(new)) is not None:
+            raise error
         if table.column(new) is not None:
             raise SqlError(f'column "{new}" of relation "{table.name}" already exists', sqlstate="42701")
         _put_table(session, dataclasses.replace(table, columns=tuple(dataclasses.replace(c, name=new) if c.attnum == column.attnum else c for c in table.columns)))
@@ -726,6 +731,8 @@ def _alter_action(session: Any, table: Table, action: exp.Expr) -> None:
 
 def _add_column(session: Any, table: Table, definition: exp.ColumnDef) -> None:
     name = definition.name
+    if (error := ledger.conflicts_with_system_column(name)) is not None:
+        raise error
     if table.column(name) is not None:
         if definition.args.get("exists"):
             session.notice(f'column "{name}" of relation "{table.name}" already exists, skipping')

@@ -15,7 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from catalog.objects import Constraint, Table
-from engine import plan
+from engine import ledger, plan
 from engine.errors import SqlError
 from engine.expr import Column, Env, Expr, Scope
 from engine.parse import errors_at, located, parse_expression, share_source
@@ -274,6 +274,7 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
                 row[p] = v
             writer.check(row)
             key = info.row_key(row) if info.row_key is not None else info.rowid_key(env.tx.sequence_call("nextval_oid", table.rowid_sequence))
+            result = None
             try:
                 write_row(tx, info, None, None, key, row)
             except SqlError as error:
@@ -294,7 +295,7 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
                 touched.add(key)
             count += 1
             if returning is not None:
-                out.append(returning(tuple(row)))
+                out.append(returning(tuple(row), key, "insert" if result is None else "update", env))
         return Outcome(count, out)
 
     return run
@@ -395,10 +396,26 @@ def _target_position(table: Table, name: str) -> int:
     return column.attnum - 1
 
 
-def _returning(node: exp.Expr, scope: Scope, planner: Planner) -> Callable[[tuple], tuple] | None:
+def _returning(node: exp.Expr, scope: Scope, planner: Planner) -> Callable[[tuple, bytes, str, Env], tuple] | None:
+    """RETURNING's projection of a written row (given with its key and operation: insert, update or delete).
+
+    System columns are offered too. Those known only after commit (_tx, _ts, _rev, _proof) are returned as
+    ledger.Pending values that the session fills in once the statement's transaction has committed, so
+    they may be returned but not computed with.
+    """
     returning = node.args.get("returning")
     if returning is None:
         return None
+    wanted = ledger.system_names(returning)
+    if wanted:
+        scope = Scope([*scope.columns, *(Column(scope.columns[0].table if scope.columns else None, name, type_, hidden=True, system=True)
+                                         for name, type_ in ledger.SYSTEM_COLUMNS)])
+        for item in returning.expressions:
+            inner = item.this if isinstance(item, exp.Alias) else item
+            if not isinstance(inner, exp.Column) and any(c.name in ledger.AFTER_COMMIT for c in inner.find_all(exp.Column)):
+                raise located(SqlError("RETURNING can return _tx, _ts, _rev and _proof only as they are, not within an expression",
+                                       sqlstate="0A000"), inner)
+        planner.receipts = bool(wanted & ledger.AFTER_COMMIT)
     compiler = planner.compiler(scope, "RETURNING")
     fns = []
     columns = []
@@ -414,7 +431,9 @@ def _returning(node: exp.Expr, scope: Scope, planner: Planner) -> Callable[[tupl
         fns.append(e.fn)
         columns.append(Column(None, item.alias if isinstance(item, exp.Alias) else e.name, e.type, False, *column_origin(item, scope)))
     planner.returning_columns = columns
-    return lambda row: tuple(f(row) for f in fns)
+    if not wanted:
+        return lambda row, key, op, env: tuple(f(row) for f in fns)
+    return lambda row, key, op, env: tuple(f(row + ledger.receipt_values(key, op, env.ctx.settings["user"])) for f in fns)
 
 
 # -- UPDATE and DELETE ---------------------------------------------------------------------
@@ -459,6 +478,8 @@ def _returning_scope(table: Table, info: TableInfo, alias: str, others: list[exp
 
 def _target(target: exp.Table, session: Any) -> tuple[Table, TableInfo, str]:
     """The table a statement writes, its layout, and the name its columns answer to."""
+    if target.args.get("version") is not None:
+        raise located(SqlError("FOR SYSTEM_TIME reads history; history cannot be changed", sqlstate="0A000"), target)
     with errors_at(target):  # 42P01 points at the name
         table = session.resolve_table(target.name, target.db or None, in_query=True)
     return table, session.table_info(table), target.alias or table.name
@@ -581,7 +602,7 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
             write_row(tx, info, key, old, new_key, new)
             count += 1
             if returning is not None:
-                out.append(returning(tuple(new) + row[other_start:]))
+                out.append(returning(tuple(new) + row[other_start:], new_key, "update" if new_key == key else "insert", env))
         return Outcome(count, out)
 
     return run
@@ -608,7 +629,7 @@ def plan_delete(node: exp.Delete, session: Any, planner: Planner) -> Callable[[E
             writer.before_delete(old, None)
             write_row(tx, info, key, old, None, None)
             if returning is not None:
-                out.append(returning(row[1:]))
+                out.append(returning(row[1:], key, "delete", env))
         return Outcome(count, out)
 
     return run

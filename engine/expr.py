@@ -56,6 +56,7 @@ class Env:
     ctx: Context = field(default_factory=Context)
     tx: Any = None
     run: int = 0  # bumped per execution, so uncorrelated subqueries are evaluated once per run
+    ledger: Any = None  # the ledger's state for this run (engine.ledger.execution): its proofs' checkpoint
 
 
 @dataclass(slots=True)
@@ -71,6 +72,7 @@ class Column:
     hidden: bool = False
     table_oid: int = 0
     attnum: int = 0
+    system: bool = False  # a hidden system column (_tx, _proof, ...): found by its bare name too, never in *
 
 
 class Scope:
@@ -84,7 +86,7 @@ class Scope:
 
     def find(self, name: str, table: str | None) -> int | None:
         """Index of the column, or None; 42702 if the name is ambiguous, 42P01 for an unknown table alias."""
-        hits = [i for i, c in enumerate(self.columns) if c.name == name and (c.table == table if table is not None else not c.hidden)]
+        hits = [i for i, c in enumerate(self.columns) if c.name == name and (c.table == table if table is not None else not c.hidden or c.system)]
         if len(hits) > 1:
             if table is None and len({self.columns[i].table for i in hits}) == 1 and self.columns[hits[0]].table is None:
                 return hits[0]

@@ -162,6 +162,10 @@ def _tx_bounds(tokens: list[Token]) -> list[Token]:
         token = tokens[i]
         if token.token_type == TokenType.FOR and i + 1 < len(tokens) and tokens[i + 1].text.upper() in ("SYSTEM_TIME", "SYSTEM"):
             clause_end = i + _CLAUSE_TOKENS
+        if (i < clause_end and token.token_type == TokenType.TIMESTAMP and out and _is_word(out[-1], _BOUND_STARTS)
+                and i + 1 < len(tokens) and tokens[i + 1].token_type != TokenType.STRING):
+            i += 1  # AS OF TIMESTAMP <expression>: the keyword only says what the expression is
+            continue
         if i < clause_end and _is_word(token, _TX_WORDS) and out and _is_word(out[-1], _BOUND_STARTS):
             end = _operand_end(tokens, i + 1)
             if end is not None:
@@ -184,6 +188,8 @@ def _operand_end(tokens: list[Token], start: int) -> int | None:
     kind = tokens[start].token_type
     if kind in (TokenType.NUMBER, TokenType.PLACEHOLDER):
         return start + 1
+    if kind == TokenType.DASH and start + 1 < len(tokens) and tokens[start + 1].token_type == TokenType.NUMBER:
+        return start + 2
     if kind == TokenType.PARAMETER and start + 1 < len(tokens) and tokens[start + 1].token_type == TokenType.NUMBER:
         return start + 2
     if kind == TokenType.MOD and start + 1 < len(tokens) and tokens[start + 1].text == "s":

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import ledger
 from engine.errors import SqlError
 from engine.expr import Column, Env
 from engine.tables import TableInfo
@@ -43,6 +44,29 @@ class Node:
 # -- table access --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class Source:
+    """What a table scan reads besides the statement's snapshot and the row: another snapshot, system columns."""
+
+    at: ledger.TableAt | None = None  # FOR SYSTEM_TIME AS OF
+    system: ledger.SystemColumns | None = None
+
+    def open(self, env: Env, info: TableInfo) -> tuple[Any, Callable[[bytes], tuple], Callable[[tuple], tuple] | None]:
+        """The reader (a Transaction or an AsOf), the row decoder and the system-column function of one run."""
+        at = self.at
+        reader = env.tx if at is None else at.reader(env)
+        decode = info.decode if at is None else at.decode(info.decode)
+        return reader, decode, None if self.system is None else self.system.bind(env)
+
+
+def _sourced_rows(entries: Iterable[tuple], decode: Callable[[bytes], tuple], system: Callable[[tuple], tuple] | None, pred: Fn | None) -> Iterator[tuple]:
+    if system is None:
+        rows = (decode(e[1]) + (e[0],) for e in entries)
+    else:
+        rows = (decode(e[1]) + (e[0],) + system(e) for e in entries)
+    return rows if pred is None else (row for row in rows if pred(row) is True)
+
+
 @dataclass(eq=False)
 class SeqScan(Node):
     """Every live row of a table, in key order, with an optional pushed-down filter."""
@@ -50,9 +74,13 @@ class SeqScan(Node):
     info: TableInfo = None
     filter: Fn | None = None
     alias: str = ""
+    source: Source | None = None
 
     def rows(self, env: Env) -> Iterator[tuple]:
         decode, pred = self.info.decode, self.filter
+        if self.source is not None:
+            reader, decode, system = self.source.open(env, self.info)
+            return _sourced_rows(reader.scan(self.info.prefix), decode, system, pred)
         entries = env.tx.scan(self.info.prefix)
         if pred is None:
             return (decode(e[1]) + (e[0],) for e in entries)
@@ -70,8 +98,16 @@ class KeyLookup(Node):
     keys: Callable[[Env], Iterable[bytes]] = None
     filter: Fn | None = None
     alias: str = ""
+    source: Source | None = None
 
     def rows(self, env: Env) -> Iterator[tuple]:
+        if self.source is not None:
+            reader, decode, system = self.source.open(env, self.info)
+            get_entry = reader.get_entry
+            return _sourced_rows((e for e in map(get_entry, self.keys(env)) if e is not None), decode, system, self.filter)
+        return self._rows(env)
+
+    def _rows(self, env: Env) -> Iterator[tuple]:
         decode, pred, get = self.info.decode, self.filter, env.tx.get
         for key in self.keys(env):
             value = get(key)
@@ -93,6 +129,7 @@ class KeyRange(Node):
     desc: bool = False
     filter: Fn | None = None
     alias: str = ""
+    source: Source | None = None
 
     def rows(self, env: Env) -> Iterator[tuple]:
         bounds = self.bounds(env)
@@ -100,6 +137,9 @@ class KeyRange(Node):
             return iter(())
         start, end = bounds
         decode, pred = self.info.decode, self.filter
+        if self.source is not None:
+            reader, decode, system = self.source.open(env, self.info)
+            return _sourced_rows(reader.scan(self.info.prefix, start, end, self.desc), decode, system, pred)
         entries = env.tx.scan(self.info.prefix, start, end, self.desc)
         rows = (decode(e[1]) + (e[0],) for e in entries)
         return rows if pred is None else (r for r in rows if pred(r) is True)
@@ -119,8 +159,23 @@ class IndexScan(Node):
     desc: bool = False
     filter: Fn | None = None
     alias: str = ""
+    source: Source | None = None
 
     def rows(self, env: Env) -> Iterator[tuple]:
+        if self.source is not None:
+            reader, decode, system = self.source.open(env, self.info)
+            return _sourced_rows(self._entries(reader, env), decode, system, self.filter)
+        return self._rows(env)
+
+    def _entries(self, reader: Any, env: Env) -> Iterator[tuple]:
+        get_entry = reader.get_entry
+        for start, end in self.ranges(env):
+            for entry in reader.scan(self.index_prefix, start, end, self.desc):
+                row_entry = get_entry(entry[1])
+                if row_entry is not None:
+                    yield row_entry
+
+    def _rows(self, env: Env) -> Iterator[tuple]:
         tx, decode, pred = env.tx, self.info.decode, self.filter
         for start, end in self.ranges(env):
             for entry in tx.scan(self.index_prefix, start, end, self.desc):
@@ -134,6 +189,44 @@ class IndexScan(Node):
 
     def describe(self) -> str:
         return f"Index Scan{' Backward' if self.desc else ''} using {self.index_name} on {self.info.name}" + (" (filtered)" if self.filter else "")
+
+
+@dataclass(eq=False)
+class VersionScan(Node):
+    """Every version of a table's rows in a FOR SYSTEM_TIME ALL, BETWEEN or FROM ... TO period, deletions included.
+
+    Rows come by key, oldest version first; ``keys`` (exact primary keys) narrows the scan to those keys.
+    """
+
+    info: TableInfo = None
+    at: ledger.TableAt = None
+    system: ledger.SystemColumns | None = None
+    keys: Callable[[Env], Iterable[bytes]] | None = None
+    filter: Fn | None = None
+    alias: str = ""
+
+    def rows(self, env: Env) -> Iterator[tuple]:
+        tx = env.tx
+        store = tx.store
+        low, high = self.at.period.range(store, tx.snapshot)
+        if low > high:
+            return
+        decode, deleted = self.at.decode(self.info.decode), ledger.deleted_row(self.info)
+        system = None if self.system is None else self.system.bind(env)
+        pred, prefix, in_period = self.filter, self.info.prefix, ledger.in_period
+        ranges = [(None, None)] if self.keys is None else [(key, key + b"\x00") for key in self.keys(env)]
+        for start, end in ranges:
+            for entry, successor in store.versions(prefix, start=start, end=end, at_tx=high):
+                if not in_period(entry, successor, low, high):
+                    continue
+                row = (deleted(entry.key) if entry.deleted else decode(entry.value)) + (entry.key,)
+                if system is not None:
+                    row += system(entry)
+                if pred is None or pred(row) is True:
+                    yield row
+
+    def describe(self) -> str:
+        return f"Version Scan on {self.info.name} ({self.at.period.kind})" + (" (filtered)" if self.filter else "")
 
 
 # -- row producers -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from catalog.objects import Table, View
-from engine import aggregates, plan, sysfuncs, systables, sysview, windows
+from engine import aggregates, ledger, plan, sysfuncs, systables, sysview, windows
 from engine.errors import SqlError
 from engine.expr import (
     AGGREGATE_NAMES, INT8, TEXT, Column, Compiler, Env, Expr, Scope, SubqueryPlanner, and_or, type_from_node,
@@ -57,6 +57,8 @@ class Relation:
     columns: list[Column]
     info: TableInfo | None = None
     lateral: bool = False
+    source: plan.Source | None = None  # for tables: FOR SYSTEM_TIME AS OF, system columns
+    versions: ledger.TableAt | None = None  # for tables read through FOR SYSTEM_TIME ALL, BETWEEN or FROM ... TO
 
 
 @dataclass
@@ -76,6 +78,8 @@ class Planner(SubqueryPlanner):
         self.params = params
         self.param_types = list(param_types)  # shared with every compiler: unknown types get inferred in place
         self.ctes: list[dict[str, tuple[plan.Node, list[Column]]]] = []
+        self.system: frozenset[str] = frozenset()  # the system columns the statement names: its table scans add those
+        self.receipts = False  # RETURNING names system columns known only after commit (see engine.ledger.Pending)
 
     def compiler(self, scope: Scope, clause: str = "", replacements: dict | None = None, grouped: bool = False) -> Compiler:
         return Compiler(scope, self.env, self, replacements=replacements, params=self.params, param_types=self.param_types, clause=clause,
@@ -85,6 +89,8 @@ class Planner(SubqueryPlanner):
 
     def query(self, node: exp.Expr, outer: Scope | None = None) -> Planned:
         """Plan any query expression: SELECT, set operations, VALUES, parenthesized queries."""
+        if outer is None:  # a statement, a view's query or a CTE: subqueries are within these
+            self.system |= ledger.system_names(node)
         with_ = node.args.get("with_") or node.args.get("with")
         if with_ is not None:
             self.ctes.append(self._ctes(with_, outer))
@@ -456,9 +462,10 @@ class Planner(SubqueryPlanner):
                 raise SqlError(f'schema "{item.db}" does not exist', sqlstate="3F000")
             return self._function_relation(item.this, alias, names, outer, bool(item.args.get("ordinality")))
         if isinstance(item, exp.Table):
-            if item.args.get("version") is not None:
-                raise SqlError("FOR SYSTEM_TIME is not supported yet", sqlstate="0A000")
             name, schema = item.name, item.db or None
+            version = item.args.get("version")
+            if version is not None:
+                return self._table_at(item, version, alias or name, names)
             cte = self._cte(name) if schema is None else None
             if cte is not None:
                 node, columns = cte
@@ -477,14 +484,7 @@ class Planner(SubqueryPlanner):
                 return Relation(alias, planned.node, _renamed(columns, names or list(obj.columns), alias))
             if not isinstance(obj, Table):
                 raise SqlError(f'"{name}" is not a table', sqlstate="42809")
-            info = self.session.table_info(obj)
-            columns = [Column(alias, c.name, t, c.dropped, obj.oid, c.attnum) for c, t in zip(obj.columns, info.types)]
-            if names:
-                live = [i for i, c in enumerate(columns) if not c.hidden]
-                for i, new in zip(live, names):
-                    columns[i] = replace(columns[i], name=new)
-            columns.append(Column(alias, KEY_COLUMN, TEXT, hidden=True))
-            return Relation(alias, plan.SeqScan(columns, info, alias=alias), columns, info)
+            return self._table_relation(obj, self.session.table_info(obj), alias, names)
         if isinstance(item, exp.Subquery):
             planned = self.query(item.this, outer)
             if item.args.get("order") or item.args.get("limit"):
@@ -504,6 +504,40 @@ class Planner(SubqueryPlanner):
             alias = alias or "*VALUES*"
             return Relation(alias, planned.node, _renamed(planned.columns, names, alias))
         raise SqlError(f"unsupported FROM item: {item.sql('postgres')[:60]}", sqlstate="0A000")
+
+    def _table_relation(self, table: Table, info: TableInfo, alias: str, names: list[str] | None, at: ledger.TableAt | None = None) -> Relation:
+        """A table's FROM item: its columns, the hidden row key, the system columns the statement names, and a scan."""
+        columns = [Column(alias, c.name, t, c.dropped, table.oid, c.attnum) for c, t in zip(table.columns, info.types)]
+        if names:
+            live = [i for i, c in enumerate(columns) if not c.hidden]
+            for i, new in zip(live, names):
+                columns[i] = replace(columns[i], name=new)
+        columns.append(Column(alias, KEY_COLUMN, TEXT, hidden=True))
+        system = ledger.SystemColumns(self.system) if self.system else None
+        if system is not None:
+            columns.extend(Column(alias, name, type_, hidden=True, table_oid=table.oid, system=True) for name, type_ in ledger.SYSTEM_COLUMNS)
+        if at is not None and at.period.kind != "as of":
+            return Relation(alias, plan.VersionScan(columns, info, at, system, alias=alias), columns, info, versions=at)
+        source = plan.Source(at, system) if at is not None or system is not None else None
+        return Relation(alias, plan.SeqScan(columns, info, alias=alias, source=source), columns, info, source=source)
+
+    def _table_at(self, item: exp.Table, version: exp.Expr, alias: str, names: list[str] | None) -> Relation:
+        """A table read FOR SYSTEM_TIME: with its definition as of the period's newest snapshot when that is known now."""
+        compiler = self.compiler(Scope([]), "FOR SYSTEM_TIME")
+        period = ledger.period(version, lambda node, type_: compiler.coerce(compiler.compile(node), type_))
+        session, name, schema = self.session, item.name, item.db or None
+        tx = session.tx
+        if period.constant:  # evaluated now, with the clock the statement will see (its bind resets it)
+            self.env.ctx.now = self.env.ctx.statement_now = tx.start_time_us
+        snapshot = period.newest(tx.store, tx.snapshot) if period.constant else None
+        catalog = tx.catalog if snapshot is None else session.db.catalogs.at(snapshot)
+        obj = catalog.resolve(name, schema, session.search_path())
+        if obj is None:
+            raise located(ledger.relation_error(f"{schema + '.' if schema else ''}{name}", snapshot), item)
+        ledger.require_table(obj, name)
+        info = session.db.tables.get(catalog, obj)
+        at = ledger.TableAt(period, obj.oid, obj.name, obj.primary_key, info.width)
+        return self._table_relation(obj, info, alias, names, at)
 
     def _function_relation(self, call: exp.Func, alias: str | None, names: list[str] | None, outer: Scope | None,
                            ordinality: bool = False) -> Relation:
@@ -538,8 +572,12 @@ class Planner(SubqueryPlanner):
         fns = [a.fn for a in args]
         empty: tuple = ()
 
+        needs_env = getattr(produce, "needs_env", False)  # a function reading the database (immusql_tx)
+
         def call_rows(env: Env) -> Iterable[tuple]:
             values = [f(empty) for f in fns]
+            if needs_env:
+                values.insert(0, env)
             if ordinality:
                 return (row + (n,) for n, row in enumerate(produce(*values), 1))
             return produce(*values)
@@ -695,17 +733,22 @@ class Planner(SubqueryPlanner):
         if info is None:
             return plan.Filter(relation.columns, relation.node, predicate)
         bounds = self._key_bounds(relation, terms, outer)
+        if relation.versions is not None:
+            lookup = self._pk_path(relation, bounds, predicate) if info.pk_positions else None
+            keys = lookup.keys if isinstance(lookup, plan.KeyLookup) else None
+            return plan.VersionScan(relation.columns, info, relation.versions, relation.node.system, keys, predicate, relation.alias)
         if info.pk_positions:
             path = self._pk_path(relation, bounds, predicate)
             if path is not None:
                 return path
-        for index in info.indexes:
-            if index.index.primary:
-                continue
-            path = self._index_path(relation, index, bounds, predicate)
-            if path is not None:
-                return path
-        return plan.SeqScan(relation.columns, info, predicate, relation.alias)
+        if relation.source is None or relation.source.at is None:  # an index created since would miss older rows
+            for index in info.indexes:
+                if index.index.primary:
+                    continue
+                path = self._index_path(relation, index, bounds, predicate)
+                if path is not None:
+                    return path
+        return plan.SeqScan(relation.columns, info, predicate, relation.alias, relation.source)
 
     def _key_bounds(self, relation: Relation, terms: list[exp.Expr], outer: Scope | None) -> dict[int, dict[str, list[Expr]]]:
         """Per column slot: the run-time constant operands of =, IN, <, <=, >, >= terms on it."""
@@ -769,7 +812,7 @@ class Planner(SubqueryPlanner):
                     values = [f(empty) for f in fns]
                     return [] if None in values else [make(values)]
 
-            return plan.KeyLookup(relation.columns, info, keys, predicate, relation.alias)
+            return plan.KeyLookup(relation.columns, info, keys, predicate, relation.alias, relation.source)
         if len(positions) == 1 and "in" in bounds.get(positions[0], {}):
             fns = [o.fn for o in bounds[positions[0]]["in"]]
             make = info.pk_values_key
@@ -778,11 +821,11 @@ class Planner(SubqueryPlanner):
             def in_keys(env: Env) -> list[bytes]:
                 return sorted({make((v,)) for v in (f(empty) for f in fns) if v is not None})
 
-            return plan.KeyLookup(relation.columns, info, in_keys, predicate, relation.alias)
+            return plan.KeyLookup(relation.columns, info, in_keys, predicate, relation.alias, relation.source)
         first = bounds.get(positions[0], {})
         if len(positions) == 1 and any(op in first for op in ("<", "<=", ">", ">=")):
             return plan.KeyRange(relation.columns, info, _range_bounds(first, info.prefix, lambda v: info.pk_values_key((v,))[len(info.prefix):]),
-                                 False, predicate, relation.alias)
+                                 False, predicate, relation.alias, relation.source)
         return None
 
     def _index_path(self, relation: Relation, index: Any, bounds: dict[int, dict[str, list[Expr]]], predicate: Callable) -> plan.Node | None:
@@ -814,7 +857,7 @@ class Planner(SubqueryPlanner):
                 start = prefix + encode(values)
                 return [(start, prefix_end(start))]
 
-            return plan.IndexScan(relation.columns, info, index.prefix, index.name, ranges, False, predicate, relation.alias)
+            return plan.IndexScan(relation.columns, info, index.prefix, index.name, ranges, False, predicate, relation.alias, relation.source)
         first = bounds.get(index.positions[0], {}) if not desc_columns else {}
         if "in" in first and len(index.positions) >= 1:
             from catalog.keycodec import key_encoder
@@ -828,7 +871,7 @@ class Planner(SubqueryPlanner):
                 starts = sorted({prefix + encode([v]) for v in (f(empty) for f in fns) if v is not None})
                 return [(s, prefix_end(s)) for s in starts]
 
-            return plan.IndexScan(relation.columns, info, index.prefix, index.name, in_ranges, False, predicate, relation.alias)
+            return plan.IndexScan(relation.columns, info, index.prefix, index.name, in_ranges, False, predicate, relation.alias, relation.source)
         if any(op in first for op in ("<", "<=", ">", ">=")):
             from catalog.keycodec import key_encoder
 
@@ -839,7 +882,7 @@ class Planner(SubqueryPlanner):
                 found = bounds_fn(env)
                 return [] if found is None else [(found[0] or index.prefix, found[1])]
 
-            return plan.IndexScan(relation.columns, info, index.prefix, index.name, range_list, False, predicate, relation.alias)
+            return plan.IndexScan(relation.columns, info, index.prefix, index.name, range_list, False, predicate, relation.alias, relation.source)
         return None
 
     def _order_from_scan(self, order: exp.Order, relations: list[Relation], source: plan.Node, replacements: Any, windows_found: Any, distinct: Any) -> plan.Node | None:
@@ -865,11 +908,11 @@ class Planner(SubqueryPlanner):
         if info.pk_positions and tuple(w[0] for w in wanted) == info.pk_positions[: len(wanted)]:
             if isinstance(node, plan.SeqScan):
                 predicate = node.filter
-                new = plan.KeyRange(node.columns, info, lambda env: (None, None), desc, predicate, relation.alias)
+                new = plan.KeyRange(node.columns, info, lambda env: (None, None), desc, predicate, relation.alias, node.source)
             else:
-                new = plan.KeyRange(node.columns, info, node.bounds, desc, node.filter, relation.alias)
+                new = plan.KeyRange(node.columns, info, node.bounds, desc, node.filter, relation.alias, node.source)
             return new
-        if isinstance(node, plan.SeqScan):
+        if isinstance(node, plan.SeqScan) and (node.source is None or node.source.at is None):
             for index in info.indexes:
                 if tuple(index.positions[: len(wanted)]) != tuple(w[0] for w in wanted):
                     continue
@@ -877,7 +920,8 @@ class Planner(SubqueryPlanner):
                     continue
                 if any(w[2] != desc for w in wanted):  # NULLs: last ascending, first descending, as the index stores them
                     continue
-                new = plan.IndexScan(node.columns, info, index.prefix, index.name, lambda env: [(None, None)], desc, node.filter, relation.alias)
+                new = plan.IndexScan(node.columns, info, index.prefix, index.name, lambda env: [(None, None)], desc, node.filter, relation.alias,
+                                     node.source)
                 return new
         return None
 

@@ -24,12 +24,12 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from catalog.objects import Table, View
 from catalog.roles import Role, RoleStore, bootstrap_role
-from engine import advisory, ddl, dml
+from engine import advisory, ddl, dml, ledger
 from engine.context import Context
 from engine.cluster import Activity
 from engine.errors import SqlError
 from engine.expr import Column, Env
-from engine.parse import Utility, parse_statements, positions_shifted
+from engine.parse import Utility, parse_statements, positions_shifted, tx_bound
 from engine.select import Planned, Planner
 from engine.tables import TableInfo
 from engine.transaction import READ_COMMITTED, REPEATABLE_READ, RetryStatement, Transaction
@@ -84,6 +84,7 @@ class Result:
     rows: list[tuple] = field(default_factory=list)
     rowcount: int = -1
     notices: list[str] = field(default_factory=list)
+    receipts: bool = False  # rows hold ledger.Pending values: commit, then fill them in (Session._deliver_receipts)
 
 
 @dataclass
@@ -293,7 +294,7 @@ class Session:
             tx = self.statement_tx()
             try:
                 result = self._execute(statement, key, params, param_types, placeholders)
-                self.statement_done(tx)
+                self._finish(tx, result)
             except BaseException as error:
                 self.statement_failed(tx, error)
         result.notices = self._notices
@@ -339,6 +340,24 @@ class Session:
         if tx is not None:
             tx.unlock()
         advisory.release_session(self.db, self)
+
+    def _finish(self, tx: Transaction, result: Result) -> None:
+        """A statement ran: end its implicit transaction, and fill in its write receipts.
+
+        A receipt (RETURNING _tx, _proof, ...) names a committed transaction, so a statement returning
+        one commits its implicit transaction now, even within a block (a pipeline up to Sync, or a
+        multi-statement query); in an explicit transaction those values are NULL.
+        """
+        if not result.receipts:
+            self.statement_done(tx)
+            return
+        committed = None
+        if not tx.explicit and self.tx is tx:
+            self.tx = None
+            self._close_portals(tx)
+            self._commit(tx)
+            committed = tx.committed_tx
+        ledger.fill_receipts(result.rows, self.db.store, committed)
 
     def statement_done(self, tx: Transaction | None) -> None:
         if tx is not None and not tx.explicit and not self.block and self.tx is tx:
@@ -512,8 +531,8 @@ class Session:
                     self.statement_done(tx)
                 return
             portal.result = self._execute(statement.node, (statement.sql, 0), portal.params, statement.given, None)
+            self._finish(tx, portal.result)
             portal.pending = list(portal.result.rows)
-            self.statement_done(tx)
         except BaseException as error:
             self.statement_failed(tx, error)
 
@@ -624,11 +643,11 @@ class Session:
                 runner, verb = dml.plan_update(statement, self, planner), "UPDATE"
             else:
                 runner, verb = dml.plan_delete(statement, self, planner), "DELETE"
-            columns = planner.returning_columns
+            columns, receipts = planner.returning_columns, planner.receipts
 
             def run_dml(env: Env) -> Result:
                 outcome = runner(env)
-                return Result(f"{verb} {outcome.rowcount}", columns, outcome.rows, outcome.rowcount)
+                return Result(f"{verb} {outcome.rowcount}", columns, outcome.rows, outcome.rowcount, receipts=receipts)
 
             return Prepared("dml", env, run_dml, columns, writes=True, param_types=_resolved(planner.param_types))
         raise SqlError(f"unsupported statement: {statement.sql('postgres')[:80]}", sqlstate="0A000")
@@ -860,7 +879,7 @@ def _is_quick(statement: exp.Expr, node: Any) -> bool:
         node = node.child
     if not isinstance(node, (plan.KeyLookup, plan.Values)):
         return False
-    return not any(isinstance(n, (exp.Func, exp.Select, exp.SetOperation)) and not isinstance(n, exp.Cast)
+    return not any(isinstance(n, (exp.Func, exp.Select, exp.SetOperation)) and not isinstance(n, exp.Cast) and tx_bound(n) is None
                    for n in statement.walk() if n is not statement)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from catalog import layout
 from catalog import pg_catalog as pgc
 from catalog.objects import Constraint, Index, Sequence as SequenceObject, Table, View
-from engine import advisory, arrays, functions
+from engine import advisory, arrays, functions, ledger
 from engine.errors import SqlError
 from engine.functions import quote_ident
 from engine.systables import STARTED, backend_pid
@@ -31,6 +31,8 @@ from engine.types import BY_NAME, REG_TYPES, SqlType
 
 def set_returning(name: str, args: Sequence[SqlType]) -> tuple[list[tuple[str, SqlType]], Callable[..., Iterable[tuple]], list[SqlType] | None] | None:
     """Set-returning functions of the catalogs (None if ``name`` is not one of them)."""
+    if name == "immusql_tx":
+        return ledger.tx_entries(args)
     if name == "pg_partition_ancestors" and len(args) == 1:
         # no partitioned tables: a table that is no partition has no ancestors, not even itself
         return [("relid", BY_NAME["regclass"])], lambda oid: (), [BY_NAME["regclass"]]
@@ -675,3 +677,4 @@ def binary(op: str, left: SqlType, right: SqlType) -> tuple[SqlType, Callable[[A
     if op == "||" and l in _NAMEISH and r in _NAMEISH:
         return TEXT, lambda a, b: a + b
     return None
+ledger.register(_def)

@@ -62,6 +62,14 @@ class Transaction:
         entry = self.store.get(key, self.snapshot)
         return None if entry is None else entry.value
 
+    def get_entry(self, key: bytes) -> tuple | None:
+        """The version of ``key`` this transaction sees: a store Entry, (key, value) for its own write, None if absent."""
+        writes = self.writes
+        if key in writes:
+            value = writes[key]
+            return None if value is None else (key, value)
+        return self.store.get(key, self.snapshot)
+
     def scan(self, prefix: bytes, start: bytes | None = None, end: bytes | None = None, desc: bool = False) -> Iterator[tuple[bytes, bytes]]:
         """(key, value) of live keys with ``prefix`` in [start, end), in key order, own writes included."""
         stored = self.store.scan(prefix, start=start, end=end, at_tx=self.snapshot, desc=desc)

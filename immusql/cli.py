@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -46,7 +47,7 @@ def _verify(args: argparse.Namespace) -> int:
     failed = 0
     for path in stores:
         bar = ProgressBar(f"verifying {path}")
-        report = verify_store(path, args.vkey, bar)
+        report = verify_store(path, args.vkey, bar, _server_key(args.data_dir))
         bar.finish()
         if report.ok:
             print(f"{path}: OK, {report.tx_count} transactions, signed checkpoint at tx {report.checkpoint_size}")
@@ -54,6 +55,12 @@ def _verify(args: argparse.Namespace) -> int:
             failed += 1
             print(f"{path}: FAILED at {report.problem}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _server_key(data_dir: str) -> str | None:
+    """A server's data directory signs every database's checkpoints with its one key (None: a store's own)."""
+    path = os.path.join(data_dir, "server.key")
+    return path if os.path.exists(path) else None
 
 
 def _reindex(args: argparse.Namespace) -> int:
@@ -75,7 +82,8 @@ def _keys(args: argparse.Namespace) -> int:
         print(f"immusql keys: no store found at or below {args.data_dir}", file=sys.stderr)
         return 2
     for path in stores:
-        print(store_vkey(path) if len(stores) == 1 else f"{path}\t{store_vkey(path)}")
+        key = store_vkey(path, _server_key(args.data_dir))
+        print(key if len(stores) == 1 else f"{path}\t{key}")
     return 0
 
 

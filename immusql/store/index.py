@@ -393,6 +393,50 @@ class IndexReader:
             found = cursor.set_range(ik) and cursor.prev() if desc else cursor.set_range(ik + keys.AFTER_VERSIONS)
         return out, None
 
+    def versions(self, start: bytes | None, end: bytes | None, at_tx: int, chunk: int = 256) -> Iterator[tuple[Entry, int | None]]:
+        """Every version as of ``at_tx`` (deletions included) of every key in [start, end), oldest first per key.
+
+        Each comes with the id of the transaction that wrote the key's next version (None: still the
+        newest as of ``at_tx``), which ends its period of validity. Keys come in key order, except that
+        long keys sharing a long-form group come in the order of their hashes.
+        """
+        position = keys.lower_bound(start) if start is not None else b""
+        while position is not None:
+            with self._begin() as txn:
+                batch, position = self._versions_chunk(txn.cursor(self.db.versions), start, end, at_tx, position, chunk)
+            yield from batch
+
+    def _versions_chunk(self, cursor: lmdb.Cursor, start: bytes | None, end: bytes | None, at_tx: int, position: bytes,
+                        chunk: int) -> tuple[list[tuple[Entry, int | None]], bytes | None]:
+        out: list[tuple[Entry, int | None]] = []
+        found = cursor.set_range(position)
+        groups = 0
+        while found:
+            raw_key = cursor.key()
+            ik = raw_key[: -keys.TX_SUFFIX]
+            if groups >= chunk:
+                return out, ik
+            groups += 1
+            long = bool(cursor.value()[4] & LONG_KEY)
+            if not long and _past(keys.user_key(ik), start, end, False):
+                return out, None
+            newest_first: list[Entry] = []
+            while found and len(raw_key) == len(ik) + keys.TX_SUFFIX and raw_key.startswith(ik):
+                if keys.suffix_tx(raw_key[-keys.TX_SUFFIX :]) <= at_tx:
+                    newest_first.append(self._entry(raw_key, cursor.value(), None))
+                found = cursor.next()
+                raw_key = cursor.key() if found else b""
+            if not newest_first or not _in_range(newest_first[0].key, start, end):
+                continue
+            following: int | None = None  # the newest version as of at_tx has no successor
+            versions = []
+            for entry in newest_first:
+                versions.append((entry, following))
+                following = entry.tx_id
+            versions.reverse()
+            out.extend(versions)
+        return out, None
+
     def _long_group(self, cursor: lmdb.Cursor, group: bytes, as_of: bytes) -> list[Entry]:
         """Newest live version as of the scan of each long key sharing ``group``."""
         out: list[Entry] = []

@@ -39,6 +39,7 @@ from immusql.store.segments import SegmentReader, SegmentWriter, recover
 from immusql.store.tree import consistency_plan, inclusion_nodes, node_hashes, range_hashes
 
 PROOF_FORMAT = "immusql-proof/v1"
+TX_PROOF_FORMAT = "immusql-tx-proof/v1"
 STORE_FORMAT = "immusql-store/v1"
 _MAX_RESTARTS = 3
 _CONFLICT_WINDOW_KEYS = 1 << 16  # keys whose last writer is kept in memory for conflict checks (~8 MiB)
@@ -167,6 +168,7 @@ class Store:
         self._failed: BaseException | None = None
         self._checkpoint_lock = threading.Lock()
         self._tx_cache: OrderedDict[int, tuple[tuple, int]] = OrderedDict()  # tx id -> (entry tree, bytes)
+        self._time_index: dict[int, int] = {}  # commit time (us) -> the last tx at or before it, once settled
         self._tx_cache_bytes = 0
         self._tx_cache_lock = threading.Lock()
         self._indexer = IndexProcess(self.path, options.inline_value_limit, self._on_watermark, self._on_indexer_exit)
@@ -500,6 +502,56 @@ class Store:
         self._ready(self._committed)
         return self._index.history(key, offset, limit, desc)
 
+    def version(self, key: bytes, at_tx: int | None = None) -> Entry | None:
+        """The newest version of ``key`` as of ``at_tx``, a deletion included; None if not written by then."""
+        target = self._as_of(at_tx)
+        self._ready(target)
+        return self._index.get(key, target, include_deleted=True)
+
+    def versions(
+        self, prefix: bytes = b"", *, start: bytes | None = None, end: bytes | None = None, at_tx: int | None = None
+    ) -> Iterator[tuple[Entry, int | None]]:
+        """Every version as of ``at_tx`` (deletions included) of the keys with ``prefix`` in [start, end).
+
+        Oldest first per key, each with the id of the transaction that wrote the key's next version
+        (None: the newest as of ``at_tx``): the history that FOR SYSTEM_TIME ALL reads.
+        """
+        target = self._as_of(at_tx)
+        start, end = _within(prefix, start, end)
+        self._ready(target)
+        return self._index.versions(start, end, target)
+
+    def tx_time(self, tx_id: int) -> int:
+        """Commit time of a committed transaction, in microseconds since the Unix epoch (UTC)."""
+        if not 1 <= tx_id <= self._committed:
+            raise KeyError(f"no transaction {tx_id}")
+        self._ready(tx_id)
+        return self._index.tx_location(tx_id)[1]
+
+    def tx_at_time(self, time_us: int, at_tx: int | None = None) -> int:
+        """The last transaction (up to ``at_tx``) committed at or before ``time_us``; 0 if none was.
+
+        Commit times never decrease, so this is a binary search. An answer followed by a later
+        commit can never change and is remembered.
+        """
+        target = self._as_of(at_tx)
+        known = self._time_index.get(time_us)
+        if known is not None and known <= target:
+            return known
+        self._ready(target)
+        low, high = 0, target  # invariant: tx low is at or before time_us (tx 0: the empty log), high + 1 is after
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self._index.tx_location(middle)[1] <= time_us:
+                low = middle
+            else:
+                high = middle - 1
+        if low < target:
+            if len(self._time_index) >= 4096:
+                self._time_index.clear()
+            self._time_index[time_us] = low
+        return low
+
     def scan(
         self,
         prefix: bytes = b"",
@@ -512,10 +564,7 @@ class Store:
     ) -> Iterator[Entry]:
         """Live keys with ``prefix`` in [start, end), as of ``at_tx``, in key order (reversed if ``desc``)."""
         target = self._as_of(at_tx)
-        if prefix:
-            start = prefix if start is None or start < prefix else start
-            bound = prefix_end(prefix)
-            end = bound if end is None or (bound is not None and bound < end) else end
+        start, end = _within(prefix, start, end)
         self._ready(target)
         return self._index.scan(start, end, target, limit, desc)
 
@@ -564,22 +613,45 @@ class Store:
         entry = self._index.get(key, at_tx, include_deleted=True)
         if entry is None:
             raise KeyError(key)
-        checkpoint = self.checkpoint()
-        tx_leaf, entries, leaves, entry_path, index = self._entry_in_tx(entry.tx_id, key)
-        tx_path = node_hashes(inclusion_nodes(entry.tx_id - 1, checkpoint.size), self._path_nodes)
+        return self.prove_version(key, entry.tx_id)
+
+    def prove_version(self, key: bytes, tx_id: int, checkpoint: Checkpoint | None = None) -> dict[str, Any]:
+        """An immusql-proof/v1 proof of the version of ``key`` written by ``tx_id``, against ``checkpoint`` (default: the latest)."""
+        checkpoint = checkpoint or self.checkpoint()
+        tx_path = self._tx_path(tx_id, checkpoint)
+        tx_leaf, entries, leaves, entry_path, index = self._entry_in_tx(tx_id, key)
         return {
             "format": PROOF_FORMAT,
-            "checkpoint": checkpoint.note,
-            "tree_size": checkpoint.size,
-            "tx_id": entry.tx_id,
-            "tx_leaf": tx_leaf.hex(),
-            "tx_path": [h.hex() for h in tx_path],
+            **self._tx_in_checkpoint(tx_id, tx_leaf, checkpoint, tx_path),
             "entry_index": index,
             "entry_leaf": leaves[index].hex(),
             "entry_path": [h.hex() for h in entry_path],
             "key": key.hex(),
             "value": entries[index][2].hex(),
         }
+
+    def prove_tx(self, tx_id: int, checkpoint: Checkpoint | None = None) -> dict[str, Any]:
+        """An immusql-tx-proof/v1 proof: a transaction's leaf, its inclusion in ``checkpoint``, and all its entries."""
+        checkpoint = checkpoint or self.checkpoint()
+        tx_path = self._tx_path(tx_id, checkpoint)
+        tx_leaf, entries = self._read_record(tx_id)
+        return {
+            "format": TX_PROOF_FORMAT,
+            **self._tx_in_checkpoint(tx_id, tx_leaf, checkpoint, tx_path),
+            "entries": [{"key": key.hex(), "flags": flags, "value": value.hex()} for key, flags, value in entries],
+        }
+
+    def _tx_path(self, tx_id: int, checkpoint: Checkpoint) -> list[bytes]:
+        """The inclusion path of transaction ``tx_id``'s leaf in the tree of ``checkpoint``."""
+        if not 1 <= tx_id <= checkpoint.size:
+            raise ValueError(f"tx {tx_id} is not in the checkpoint of size {checkpoint.size}")
+        return node_hashes(inclusion_nodes(tx_id - 1, checkpoint.size), self._path_nodes)
+
+    @staticmethod
+    def _tx_in_checkpoint(tx_id: int, tx_leaf: bytes, checkpoint: Checkpoint, tx_path: list[bytes]) -> dict[str, Any]:
+        """The fields every proof shares: the checkpoint, and the transaction's leaf and path in its tree."""
+        return {"checkpoint": checkpoint.note, "tree_size": checkpoint.size, "tx_id": tx_id, "tx_leaf": tx_leaf.hex(),
+                "tx_path": [h.hex() for h in tx_path]}
 
     def _entry_in_tx(self, tx_id: int, key: bytes) -> tuple[bytes, list[tuple[bytes, int, bytes]], list[bytes], list[bytes], int]:
         """(tx_leaf, entries, entry leaves, entry path, index) of ``key`` in transaction ``tx_id``.
@@ -633,6 +705,15 @@ class Store:
         size = self._as_of(size)
         self._ready(size)
         return self._root(size)
+
+
+def _within(prefix: bytes, start: bytes | None, end: bytes | None) -> tuple[bytes | None, bytes | None]:
+    """The range [start, end) narrowed to the keys starting with ``prefix``."""
+    if prefix:
+        start = prefix if start is None or start < prefix else start
+        bound = prefix_end(prefix)
+        end = bound if end is None or (bound is not None and bound < end) else end
+    return start, end
 
 
 class Transaction:

@@ -36,20 +36,20 @@ class Report:
     bad_tx: int | None = None
 
 
-def store_vkey(path: str) -> str:
-    """The verifier key of the store at ``path``, from its own signing key."""
+def store_vkey(path: str, key_file: str | None = None) -> str:
+    """The verifier key of the store at ``path``, from its signing key (its own, or ``key_file``: a server's one key)."""
     import json
 
     layout = Layout(path)
     with open(layout.config) as f:
         origin = json.load(f)["origin"]
-    return vkey(origin, public_bytes(load_key(layout.signing_key)))
+    return vkey(origin, public_bytes(load_key(key_file or layout.signing_key)))
 
 
-def verify_store(path: str, verifier_key: str | None = None, progress: Progress | None = None) -> Report:
-    """Check the store at ``path`` end to end; ``verifier_key`` pins the key (default: the store's own)."""
+def verify_store(path: str, verifier_key: str | None = None, progress: Progress | None = None, key_file: str | None = None) -> Report:
+    """Check the store at ``path`` end to end; ``verifier_key`` pins the key (default: from its signing key, see store_vkey)."""
     layout = Layout(path)
-    key = verifier_key or store_vkey(path)
+    key = verifier_key or store_vkey(path, key_file)
     checkpoints: list[Checkpoint] = []
     for item in read_notes(layout.checkpoints):
         if isinstance(item, BadFrame):
