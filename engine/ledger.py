@@ -22,7 +22,7 @@ from typing import Any
 from sqlglot import exp
 
 from engine.errors import DataError, SqlError
-from engine.parse import tx_bound
+from immusql.system_time import tx_bound
 from engine.types import BY_NAME, SqlType
 
 INT8, TIMESTAMPTZ, BOOL, TEXT, JSON = (BY_NAME[n] for n in ("int8", "timestamptz", "bool", "text", "json"))
@@ -379,15 +379,36 @@ def _tx_proof(env: Any, tx_id: int) -> str:
 
 def _table_proof(env: Any, oid: int) -> str:
     """The proof of a table's definition (its catalog entry) as of the statement's snapshot."""
-    from catalog import layout
     from catalog.objects import Table
 
     tx = env.tx
     if not isinstance(tx.catalog.objects.get(oid), Table):
         raise SqlError(f"relation with OID {oid} is not a table", sqlstate="42809")
+    return _definition_proof(tx, oid, tx.snapshot)
+
+
+def _table_proof_at(env: Any, name: str, at_tx: int) -> str:
+    """The proof of the definition of the table ``name`` had as of transaction ``at_tx`` (at most the snapshot)."""
+    from catalog.objects import Table
+    from engine.sysview import name_parts
+
+    tx = env.tx
+    snapshot = min(at_tx, tx.snapshot)
+    if snapshot < 0:
+        raise DataError(f"transaction id must not be negative: {at_tx}", sqlstate="22023")
+    parts = name_parts(name)
+    obj = tx.db.catalogs.at(snapshot).resolve(parts[-1], parts[-2] if len(parts) > 1 else None, tx.session.search_path())
+    if not isinstance(obj, Table):
+        raise relation_error(name, snapshot)
+    return _definition_proof(tx, obj.oid, snapshot)
+
+
+def _definition_proof(tx: Any, oid: int, snapshot: int) -> str:
+    from catalog import layout
+
     key = layout.catalog_key(oid)
-    entry = tx.store.version(key, tx.snapshot)
-    if entry is None or key in tx.writes:
+    entry = tx.store.version(key, snapshot)
+    if entry is None or (snapshot == tx.snapshot and key in tx.writes):
         raise SqlError("the table's definition is not committed yet", sqlstate="55000")
     return json.dumps(tx.store.prove_version(key, entry.tx_id), separators=(",", ":"))
 
@@ -399,6 +420,7 @@ def register(define: Callable[..., None]) -> None:
     define("immusql_consistency_proof", "int8,int8", "json", _consistency_proof, volatile=True)
     define("immusql_tx_proof", "int8", "json", _tx_proof, volatile=True)
     define("immusql_table_proof", "regclass", "json", _table_proof, volatile=True)
+    define("immusql_table_proof", "text,int8", "json", _table_proof_at, volatile=True)
 
 
 _KINDS = {b"R": "row", b"I": "index", b"C": "catalog", b"M": "catalog", b"S": "sequence", b"A": "role", b"D": "database"}

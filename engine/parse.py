@@ -1,14 +1,10 @@
 """SQL text to sqlglot syntax trees: PostgreSQL's dialect plus immusql's temporal clauses.
 
-sqlglot's postgres dialect already reads SQL:2011's ``FOR SYSTEM_TIME AS OF | ALL |
-BETWEEN ... AND ... | FROM ... TO ...`` after a table name, as ``exp.Version``, and
-``AS OF TIMESTAMP '...'`` as a typed literal. What it lacks is ours: a bound given as
-a transaction id, ``TX n`` (or MariaDB's ``TRANSACTION n``). The compiled build of
-sqlglot (``sqlglot[c]``) does not allow its parser to be subclassed, so the
-extension works on sqlglot's own token stream, never on text: inside a
-``FOR SYSTEM_TIME`` clause, ``TX <operand>`` becomes the call ``immusql_tx(<operand>)``,
-which the parser then reads like any function. Strings, comments and identifiers
-are never touched.
+sqlglot's postgres dialect reads SQL:2011's ``FOR SYSTEM_TIME`` clauses; our transaction-id
+bounds (``TX n``) are a rewrite of its token stream, shared with the verifying client
+(immusql.system_time). The compiled build of sqlglot (``sqlglot[c]``) does not allow its
+parser to be subclassed, so extensions work on tokens, never on text: strings, comments and
+identifiers are never touched.
 
 A statement keeps the query string it came from, so that an error found later, while
 planning, can report where in that string PostgreSQL would (``position``, ``located``,
@@ -29,18 +25,15 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from engine.errors import SqlError
+from immusql.system_time import synthetic_token, tx_bounds
 
 POSTGRES = Dialect.get_or_raise("postgres")
-TX_FUNCTION = "immusql_tx"  # how a transaction-id bound appears in the tree
-_TX_WORDS = frozenset(("TX", "TRANSACTION"))
-_BOUND_STARTS = frozenset(("OF", "BETWEEN", "FROM", "AND", "TO"))
-_CLAUSE_TOKENS = 12  # a FOR SYSTEM_TIME clause with two TX bounds spans fewer tokens than this
 
 
 def parse(sql: str) -> list[exp.Expr]:
     """Parse one or more statements; raises SqlError 42601 with PostgreSQL's wording on bad syntax."""
     try:
-        tokens = _tx_bounds(_array_type_names(POSTGRES.tokenize(sql)))
+        tokens = tx_bounds(_array_type_names(POSTGRES.tokenize(sql)))
         statements = POSTGRES.parser().parse(tokens, sql)
     except (ParseError, TokenError) as exc:
         raise _syntax_error(exc, sql) from None
@@ -109,7 +102,7 @@ def _statement(sql: str, tokens: list[Token]) -> exp.Expr | Utility:
         whole = first in _WHOLE_TEXT
         return Utility(first, tuple(words), sql[tokens[0].start : tokens[-1].end + 1] if whole else "", tokens[0].start if whole else 0)
     try:
-        statements = POSTGRES.parser().parse(_tx_bounds(_array_type_names(tokens)), sql)
+        statements = POSTGRES.parser().parse(tx_bounds(_array_type_names(tokens)), sql)
     except ParseError as exc:
         raise _syntax_error(exc, sql) from None
     statement = statements[0] if statements else None
@@ -149,71 +142,6 @@ def _syntax_message(exc: Exception) -> str:
     return f"syntax error: {exc}"
 
 
-def _is_word(token: Token, words: frozenset[str]) -> bool:
-    return token.token_type in (TokenType.VAR, TokenType.FROM, TokenType.AND, TokenType.BETWEEN) and token.text.upper() in words
-
-
-def _tx_bounds(tokens: list[Token]) -> list[Token]:
-    """Rewrite ``TX <operand>`` bounds of FOR SYSTEM_TIME clauses as ``immusql_tx(<operand>)``."""
-    out: list[Token] = []
-    clause_end = -1
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if token.token_type == TokenType.FOR and i + 1 < len(tokens) and tokens[i + 1].text.upper() in ("SYSTEM_TIME", "SYSTEM"):
-            clause_end = i + _CLAUSE_TOKENS
-        if (i < clause_end and token.token_type == TokenType.TIMESTAMP and out and _is_word(out[-1], _BOUND_STARTS)
-                and i + 1 < len(tokens) and tokens[i + 1].token_type != TokenType.STRING):
-            i += 1  # AS OF TIMESTAMP <expression>: the keyword only says what the expression is
-            continue
-        if i < clause_end and _is_word(token, _TX_WORDS) and out and _is_word(out[-1], _BOUND_STARTS):
-            end = _operand_end(tokens, i + 1)
-            if end is not None:
-                out.append(_token(TokenType.VAR, TX_FUNCTION, token))
-                out.append(_token(TokenType.L_PAREN, "(", token))
-                out.extend(tokens[i + 1 : end])
-                out.append(_token(TokenType.R_PAREN, ")", tokens[end - 1]))
-                clause_end += 3
-                i = end
-                continue
-        out.append(token)
-        i += 1
-    return out
-
-
-def _operand_end(tokens: list[Token], start: int) -> int | None:
-    """End (exclusive) of a TX operand: a number, a parameter ($1, %s, ?), or a parenthesized expression."""
-    if start >= len(tokens):
-        return None
-    kind = tokens[start].token_type
-    if kind in (TokenType.NUMBER, TokenType.PLACEHOLDER):
-        return start + 1
-    if kind == TokenType.DASH and start + 1 < len(tokens) and tokens[start + 1].token_type == TokenType.NUMBER:
-        return start + 2
-    if kind == TokenType.PARAMETER and start + 1 < len(tokens) and tokens[start + 1].token_type == TokenType.NUMBER:
-        return start + 2
-    if kind == TokenType.MOD and start + 1 < len(tokens) and tokens[start + 1].text == "s":
-        return start + 2
-    if kind == TokenType.L_PAREN:
-        depth = 0
-        for j in range(start, len(tokens)):
-            depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tokens[j].token_type, 0)
-            if depth == 0:
-                return j + 1
-    return None
-
-
-def _token(kind: TokenType, text: str, at: Token) -> Token:
-    return Token(kind, text, at.line, at.col, at.start, at.end)
-
-
-def tx_bound(node: exp.Expr | None) -> exp.Expr | None:
-    """The operand of a ``TX n`` bound, or None if ``node`` is a timestamp bound."""
-    if isinstance(node, exp.Anonymous) and str(node.this).lower() == TX_FUNCTION and len(node.expressions) == 1:
-        return node.expressions[0]
-    return None
-
-
 def parse_expression(text: str) -> exp.Expr:
     """One scalar expression stored as SQL text (a column default, a CHECK condition)."""
     return parse(f"SELECT {text}")[0].expressions[0]
@@ -232,7 +160,7 @@ def _array_type_names(tokens: list[Token]) -> list[Token]:
         token = tokens[i]
         if (token.token_type == TokenType.OBJECT_IDENTIFIER and token.text.lower() in _OBJECT_IDENTIFIERS and i + 2 < len(tokens)
                 and tokens[i + 1].token_type == TokenType.L_BRACKET and tokens[i + 2].token_type == TokenType.R_BRACKET):
-            out.append(_token(TokenType.VAR, "_" + token.text.lower(), token))
+            out.append(synthetic_token(TokenType.VAR, "_" + token.text.lower(), token))
             i += 3
             continue
         out.append(token)

@@ -29,7 +29,8 @@ from engine.context import Context
 from engine.cluster import Activity
 from engine.errors import SqlError
 from engine.expr import Column, Env
-from engine.parse import Utility, parse_statements, positions_shifted, tx_bound
+from engine.parse import Utility, parse_statements, positions_shifted
+from immusql.system_time import tx_bound
 from engine.select import Planned, Planner
 from engine.tables import TableInfo
 from engine.transaction import READ_COMMITTED, REPEATABLE_READ, RetryStatement, Transaction

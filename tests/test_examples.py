@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))  # _server.py is shared by them
+PSQL_SCRIPTS = sorted((ROOT / "examples").glob("*.sql"))
 
 
 def takes_a_directory(script: Path) -> bool:
@@ -39,3 +40,15 @@ def test_example_runs(script: Path, tmp_path: Path) -> None:
     result = subprocess.run(args, cwd=ROOT, env=example_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"{script.name} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
     assert result.stdout.strip(), f"{script.name} printed nothing\n{result.stderr}"
+
+
+@pytest.mark.parametrize("script", PSQL_SCRIPTS, ids=[script.name for script in PSQL_SCRIPTS])
+def test_psql_script_runs(script: Path, server) -> None:
+    """A psql walk-through runs against a server without an error and shows its rows."""
+    from tests.pg_oracle import bindir
+
+    psql = os.path.join(bindir(), "psql")
+    result = subprocess.run([psql, "-X", "-v", "ON_ERROR_STOP=1", "-f", str(script)], env=server.env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, f"{script.name} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "(1 row)" in result.stdout and "ERROR" not in result.stderr

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
 
-from immusql.proofs.hashing import DELETED, TxHeader, decode_entry_leaf
+from immusql.proofs.hashing import DELETED, TxHeader, decode_entry_leaf, entry_leaf
+from immusql.proofs.merkle import root as merkle_root
 from immusql.proofs.merkle import root_from_inclusion, verify_consistency
 from immusql.proofs.note import Checkpoint, NoteError, _ed25519_key, _open_checkpoint, parse_vkey
 
 PROOF_FORMAT = "immusql-proof/v1"
+TX_PROOF_FORMAT = "immusql-tx-proof/v1"
 _MAX_PATH = 64  # tree sizes are u64, so no inclusion path is longer
 _MAX_CONSISTENCY_PATH = 2 * _MAX_PATH
 _CACHE_SIZE = 64
@@ -32,6 +34,17 @@ class VerifiedEntry:
     commit_time_us: int
     checkpoint: Checkpoint
     meta: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedTx:
+    """A whole transaction a tx proof showed to be in the log: its header fields and every entry, in order."""
+
+    tx_id: int
+    commit_time_us: int
+    meta: bytes
+    entries: tuple[VerifiedEntry, ...]
+    checkpoint: Checkpoint
 
 
 def _load(proof: dict[str, Any] | str | bytes) -> dict[str, Any]:
@@ -131,30 +144,8 @@ class Verifier:
         proof = _load(proof)
         if proof.get("format") != PROOF_FORMAT:
             raise ProofError(f"proof format is {proof.get('format')!r:.40}, not {PROOF_FORMAT!r}")
-        checkpoint = self.checkpoint(_field(proof, "checkpoint"))
-        tree_size = _int(proof, "tree_size")
-        if tree_size != checkpoint.size:
-            raise ProofError(f"proof tree_size {tree_size} is not the checkpoint's size {checkpoint.size}")
-
-        tx_id = _int(proof, "tx_id")
-        if not 1 <= tx_id <= tree_size:
-            raise ProofError(f"tx {tx_id} is not in a log of {tree_size} transactions")
-        tx_leaf = _hex(proof, "tx_leaf")
-        try:
-            header = TxHeader.decode(tx_leaf)
-        except ValueError as exc:
-            raise ProofError(f"tx_leaf is malformed: {exc}") from None
-        if header.size != len(tx_leaf):
-            raise ProofError(f"tx_leaf has {len(tx_leaf) - header.size} bytes after its header")
-        if header.tx_id != tx_id:
-            raise ProofError(f"tx_leaf is of tx {header.tx_id}, the proof claims tx {tx_id}")
-        tx_path = _hashes(proof, "tx_path", _MAX_PATH)
-        try:
-            root = root_from_inclusion(sha256(b"\x00" + tx_leaf).digest(), tx_id - 1, tree_size, tx_path)
-        except ValueError as exc:
-            raise ProofError(f"tx_path: {exc}") from None
-        if root != checkpoint.root:
-            raise ProofError(f"tx_path does not lead from tx {tx_id} to the checkpoint's root")
+        checkpoint, header = self._tx_in_checkpoint(proof)
+        tx_id = header.tx_id
 
         entry_index = _int(proof, "entry_index")
         if entry_index >= header.n_entries:
@@ -183,6 +174,66 @@ class Verifier:
         if root != header.entries_root:
             raise ProofError(f"entry_path does not lead from entry {entry_index} to the tx's entries_root")
         return VerifiedEntry(key, value, deleted, tx_id, header.commit_time_us, checkpoint, header.meta)
+
+    def _tx_in_checkpoint(self, proof: dict[str, Any]) -> tuple[Checkpoint, TxHeader]:
+        """Check a proof's checkpoint, tx_leaf and tx_path (the tx is leaf tx_id-1 of the checkpoint's tree)."""
+        checkpoint = self.checkpoint(_field(proof, "checkpoint"))
+        tree_size = _int(proof, "tree_size")
+        if tree_size != checkpoint.size:
+            raise ProofError(f"proof tree_size {tree_size} is not the checkpoint's size {checkpoint.size}")
+        tx_id = _int(proof, "tx_id")
+        if not 1 <= tx_id <= tree_size:
+            raise ProofError(f"tx {tx_id} is not in a log of {tree_size} transactions")
+        tx_leaf = _hex(proof, "tx_leaf")
+        try:
+            header = TxHeader.decode(tx_leaf)
+        except ValueError as exc:
+            raise ProofError(f"tx_leaf is malformed: {exc}") from None
+        if header.size != len(tx_leaf):
+            raise ProofError(f"tx_leaf has {len(tx_leaf) - header.size} bytes after its header")
+        if header.tx_id != tx_id:
+            raise ProofError(f"tx_leaf is of tx {header.tx_id}, the proof claims tx {tx_id}")
+        tx_path = _hashes(proof, "tx_path", _MAX_PATH)
+        try:
+            tree_root = root_from_inclusion(sha256(b"\x00" + tx_leaf).digest(), tx_id - 1, tree_size, tx_path)
+        except ValueError as exc:
+            raise ProofError(f"tx_path: {exc}") from None
+        if tree_root != checkpoint.root:
+            raise ProofError(f"tx_path does not lead from tx {tx_id} to the checkpoint's root")
+        return checkpoint, header
+
+    def verify_tx(self, proof: dict[str, Any] | str) -> VerifiedTx:
+        """Check an immusql-tx-proof/v1 (a tx's leaf in a checkpoint plus all its entries) and return the tx."""
+        proof = _load(proof)
+        if proof.get("format") != TX_PROOF_FORMAT:
+            raise ProofError(f"proof format is {proof.get('format')!r:.40}, not {TX_PROOF_FORMAT!r}")
+        checkpoint, header = self._tx_in_checkpoint(proof)
+        items = _field(proof, "entries")
+        if type(items) is not list:
+            raise ProofError("entries must be a list")
+        if len(items) != header.n_entries:
+            raise ProofError(f"proof has {len(items)} entries, the tx_leaf says {header.n_entries}")
+        entries, leaf_hashes = [], []
+        for i, item in enumerate(items):
+            if type(item) is not dict:
+                raise ProofError(f"entries[{i}] must be a JSON object")
+            key = _hex(item, "key")
+            value = _hex(item, "value")
+            flags = _int(item, "flags")
+            if flags & ~DELETED:
+                raise ProofError(f"entries[{i}] has unknown flags {flags:#x}")
+            deleted = bool(flags & DELETED)
+            if deleted and value:
+                raise ProofError(f"entries[{i}] is a deletion but its value is not empty")
+            try:
+                leaf = entry_leaf(key, flags, sha256(value).digest())
+            except ValueError as exc:
+                raise ProofError(f"entries[{i}]: {exc}") from None
+            leaf_hashes.append(sha256(b"\x00" + leaf).digest())
+            entries.append(VerifiedEntry(key, value, deleted, header.tx_id, header.commit_time_us, checkpoint, header.meta))
+        if merkle_root(leaf_hashes) != header.entries_root:
+            raise ProofError(f"entries do not hash to the entries_root of tx {header.tx_id}")
+        return VerifiedTx(header.tx_id, header.commit_time_us, header.meta, tuple(entries), checkpoint)
 
     def verify_consistency(self, proof: dict[str, Any] | str, old_note: str, new_note: str) -> tuple[Checkpoint, Checkpoint]:
         """Check that the log of ``old_note``'s checkpoint is a prefix of ``new_note``'s; return both checkpoints."""

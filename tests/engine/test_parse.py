@@ -6,7 +6,8 @@ import pytest
 from sqlglot import exp
 
 from engine.errors import SqlError
-from engine.parse import parse, tx_bound
+from engine.parse import parse
+from immusql.system_time import tx_bound
 
 
 def _version(sql: str, table: str = "accounts") -> exp.Version:

@@ -22,6 +22,7 @@ from immusql.proofs import (
     ProofError,
     TxHeader,
     VerifiedEntry,
+    VerifiedTx,
     Verifier,
     sign_checkpoint,
     verify_consistency_proof,
@@ -534,3 +535,89 @@ def test_cache_is_bounded(log):
         verifier.checkpoint(note)
     assert len(verifier._cache) <= 64
     assert verifier.verify_entry(log.proof(1, 0)).tx_id == 1
+
+
+# -- whole-transaction proofs (immusql-tx-proof/v1) --------------------------------------------------
+
+
+def tx_proof(log: Log, tx_id: int, size: int | None = None) -> dict:
+    """A tx proof as the server's immusql_tx_proof(n) gives it: the tx's leaf and path, and all its entries."""
+    proof = log.proof(tx_id, 0, size)
+    tx = log.txs[tx_id - 1]
+    entries = [{"key": k.hex(), "flags": f, "value": v.hex()} for k, f, v in tx.entries]
+    return {"format": "immusql-tx-proof/v1", "checkpoint": proof["checkpoint"], "tree_size": proof["tree_size"],
+            "tx_id": tx_id, "tx_leaf": proof["tx_leaf"], "tx_path": proof["tx_path"], "entries": entries}
+
+
+def test_tx_proofs_verify(log):
+    verifier = Verifier(log.vkey)
+    for size in (len(log.txs), 9):
+        for tx in log.txs[:size]:
+            got = verifier.verify_tx(tx_proof(log, tx.tx_id, size))
+            assert isinstance(got, VerifiedTx)
+            assert (got.tx_id, got.commit_time_us, got.meta) == (tx.tx_id, tx.time_us, tx.meta)
+            assert [(e.key, e.deleted, e.value) for e in got.entries] == [(k, f == DELETED, v) for k, f, v in tx.entries]
+            assert got.checkpoint == Checkpoint(ORIGIN, size, log.root(size), got.checkpoint.note)
+            assert all(e.checkpoint is got.checkpoint and e.tx_id == tx.tx_id for e in got.entries)
+    assert verifier.verify_tx(json.dumps(tx_proof(log, 3))).tx_id == 3
+
+
+def tx_mutations(proof: dict):
+    """(description, altered tx proof): the header and path fields as for entry proofs, then each entry."""
+    entry_fields = {"format", "checkpoint", "tree_size", "tx_id", "tx_leaf", "tx_path"}
+    base = {**{k: proof[k] for k in entry_fields}, "format": "immusql-proof/v1",
+            "entry_index": 0, "entry_leaf": "", "entry_path": [], "key": "", "value": ""}
+    for description, bad in mutations(base):
+        if any(word in description for word in ("entry", "key", "value", "format")):
+            continue  # fields a tx proof does not have (format is checked below)
+        yield description, {**proof, **{k: bad[k] for k in entry_fields if k in bad and k != "format"},
+                            **{k: None for k in entry_fields if k not in bad}}
+
+    def with_entries(entries):
+        return {**proof, "entries": entries}
+
+    entries = proof["entries"]
+    for i, entry in enumerate(entries):
+        for name in ("key", "value"):
+            if entry[name]:
+                yield f"entries[{i}].{name} flipped", with_entries(entries[:i] + [{**entry, name: flip_hex(entry[name], 0)}] + entries[i + 1 :])
+            yield f"entries[{i}].{name} extended", with_entries(entries[:i] + [{**entry, name: entry[name] + "00"}] + entries[i + 1 :])
+            yield f"entries[{i}].{name} not hex", with_entries(entries[:i] + [{**entry, name: "zz"}] + entries[i + 1 :])
+        for flags in (entry["flags"] ^ DELETED, 2, -1, None, "0", True):
+            yield f"entries[{i}].flags {flags!r}", with_entries(entries[:i] + [{**entry, "flags": flags}] + entries[i + 1 :])
+        yield f"entries[{i}] dropped", with_entries(entries[:i] + entries[i + 1 :])
+        yield f"entries[{i}] doubled", with_entries(entries[:i + 1] + entries[i:])
+        yield f"entries[{i}] not an object", with_entries(entries[:i] + [[entry["key"], entry["flags"], entry["value"]]] + entries[i + 1 :])
+        for name in entry:
+            yield f"entries[{i}] without {name}", with_entries(entries[:i] + [{k: v for k, v in entry.items() if k != name}] + entries[i + 1 :])
+    if len(entries) > 1:
+        yield "entries reordered", with_entries(entries[::-1])
+    yield "entries null", with_entries(None)
+    yield "no entries", {k: v for k, v in proof.items() if k != "entries"}
+    for fmt in ("immusql-proof/v1", "immusql-tx-proof/v2", None):
+        yield f"format {fmt!r}", {**proof, "format": fmt}
+
+
+def test_every_tx_proof_mutation_is_rejected(log):
+    verifier = Verifier(log.vkey)
+    count = 0
+    multi = next(tx.tx_id for tx in log.txs if len(tx.entries) > 2 and any(f for _, f, _ in tx.entries))
+    for proof in (tx_proof(log, 1), tx_proof(log, multi), tx_proof(log, 6, 9)):
+        verifier.verify_tx(proof)
+        for description, bad in tx_mutations(proof):
+            with pytest.raises(ProofError):
+                verifier.verify_tx(bad)
+                pytest.fail(f"accepted a tx proof with {description}")
+            count += 1
+    assert count > 300
+
+
+def test_tx_proof_of_a_forged_deletion_rejected():
+    def forge(tx):
+        key, _, _ = tx.entries[0]
+        tx.entries[0] = (key, DELETED, b"ghost")
+        return seal(tx)
+
+    log, _ = forged_log(forge)
+    with pytest.raises(ProofError, match="deletion"):
+        Verifier(log.vkey).verify_tx(tx_proof(log, 3))
