@@ -1,4 +1,4 @@
-"""The immusql command line: serve, verify, reindex, keys."""
+"""The immusql command line: serve, verify, reindex, keys, audit, proof."""
 
 from __future__ import annotations
 
@@ -113,6 +113,54 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from immusql.audit import main as audit
+
+    return audit(args)
+
+
+def _proof_export(args: argparse.Namespace) -> int:
+    from immusql.proofbundle import export_main
+
+    return export_main(args)
+
+
+def _proof_verify(args: argparse.Namespace) -> int:
+    from immusql.proofbundle import verify_main
+
+    return verify_main(args)
+
+
+_AUDIT_DESCRIPTION = """Each round verifies the server's checkpoint against the trusted one, re-hashes a random
+sample of transactions and the newest one, and checks a random sample of every table's rows
+against their proofs. One line per round on stdout (FAIL and ERROR lines on stderr too)."""
+_AUDIT_EXIT_CODES = """exit codes:
+  0  every round passed (--once: the round passed)
+  1  verification failed: tampering, a rollback or a fork (continuous mode stops at once)
+  2  usage error
+  3  --once: the server could not be reached or failed (continuous mode logs an ERROR
+     line and retries at the next interval)
+SIGINT or SIGTERM ends the loop with the last round's status (0, or 3 after an ERROR)."""
+_EXPORT_EXIT_CODES = """exit codes:
+  0  the file was written; every row verified
+  1  the server's answer did not verify (nothing is written)
+  2  usage error, or a query that cannot be checked row by row
+  3  the server could not be reached, or it refused the query"""
+_VERIFY_EXIT_CODES = """exit codes:
+  0  every proof in the file verifies with the key and every value is the proven one
+  1  something in the file does not verify (printed)
+  2  usage error, or the file cannot be read"""
+
+
+def _interval(text: str) -> float:
+    from immusql.audit import parse_interval
+
+    try:
+        return parse_interval(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="immusql", description="immusql: a SQL database on a verifiable log")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +191,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys = commands.add_parser("keys", help="print the verifier key of the store(s)")
     keys.add_argument("--data-dir", default="./immusql-data", help="a store directory or a directory holding stores")
     keys.set_defaults(run=_keys)
+
+    raw = argparse.RawDescriptionHelpFormatter
+    audit = commands.add_parser("audit", help="audit a database from the client side, round after round", epilog=_AUDIT_EXIT_CODES,
+                                formatter_class=raw, description=_AUDIT_DESCRIPTION)
+    audit.add_argument("dsn", help="the database to audit (libpq URI or key=value string)")
+    audit.add_argument("--state-dir", required=True, help="where the trusted checkpoint is kept (shareable with verifying clients)")
+    audit.add_argument("--interval", type=_interval, default=60.0, help="time between rounds: 60, 60s, 5m, 1h (default 60s)")
+    audit.add_argument("--once", action="store_true", help="run one round and exit with its status")
+    audit.add_argument("--sample", type=int, default=10, help="transactions re-hashed, and rows read per table, each round (default 10)")
+    audit.add_argument("--vkey", help="the server's verifier key (default: the key it reports, pinned at first sight)")
+    audit.set_defaults(run=_audit)
+
+    proof = commands.add_parser("proof", help="export the rows of a query with their proofs, or check such a file offline")
+    proof_commands = proof.add_subparsers(dest="proof_command", required=True)
+    export = proof_commands.add_parser("export", help="run a query through the verifying client and write its proof file",
+                                       epilog=_EXPORT_EXIT_CODES, formatter_class=raw)
+    export.add_argument("dsn", help="the database (libpq URI or key=value string)")
+    export.add_argument("sql", help="SELECT <columns or *> FROM <one table> [FOR SYSTEM_TIME ...] [WHERE ...] [ORDER BY ...] [LIMIT ...]")
+    export.add_argument("args", nargs="*", metavar="ARG", help="the query's $1, $2, ... as text")
+    export.add_argument("-o", "--output", required=True, help="the proof file to write (-: standard output)")
+    export.add_argument("--state-dir", help="where the trusted checkpoint is kept (default ~/.immusql)")
+    export.add_argument("--vkey", help="the server's verifier key (default: the key it reports, pinned at first sight)")
+    export.set_defaults(run=_proof_export)
+    check = proof_commands.add_parser("verify", help="check a proof file with no server", epilog=_VERIFY_EXIT_CODES, formatter_class=raw)
+    check.add_argument("file", help="the proof file (-: standard input)")
+    check.add_argument("--vkey", required=True, help="the verifier key the proofs must be signed with")
+    check.set_defaults(run=_proof_verify)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -11,6 +11,8 @@ the server proves too. Anything that does not match raises VerificationError.
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -515,6 +517,7 @@ async def connect(dsn: str | None = None, *, state_dir: str, verifier_key: str |
     VerificationError. ``checkpoint`` (a signed note) is checked against the trusted state
     and trusted if there is none yet, instead of the first checkpoint the server shows.
     """
+    state_dir = os.path.expanduser(state_dir)
     connection = await asyncpg.connect(dsn, **connect_kwargs)
     try:
         database = await connection.fetchval("SELECT current_database()")
