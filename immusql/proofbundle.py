@@ -32,10 +32,8 @@ from immusql.client.rows import (
     JsonbText,
     RowError,
     TableDef,
-    decode_row,
-    key_decoder,
-    key_encoder,
     parse_table_definition,
+    proven_row_reader,
 )
 from immusql.proofs import Checkpoint, ProofError, VerifiedEntry, Verifier
 
@@ -338,12 +336,8 @@ def row_texts(table: TableDef, columns: Sequence[str]) -> Callable[[VerifiedEntr
     elsewhere, as ``FOR SYSTEM_TIME ALL`` does.
     """
     width = len(table.columns)
-    missing = tuple(c.missing for c in table.columns)
-    prefix = table.row_prefix
     pk_slots = tuple(a - 1 for a in table.primary_key)
-    pk_types = [table.columns[i].type_name for i in pk_slots]
-    encode_pk = key_encoder(pk_types) if pk_slots else None
-    decode_pk = key_decoder(pk_types) if pk_slots else None
+    proven = proven_row_reader(table)
     plan: list[tuple[str, int | None, Callable[[Any], str | None] | None]] = []  # (name, slot, printer)
     for name in columns:
         if name in SYSTEM_COLUMNS:
@@ -355,22 +349,9 @@ def row_texts(table: TableDef, columns: Sequence[str]) -> Callable[[VerifiedEntr
         plan.append((name, column.attnum - 1, text_formatter(column.type_name)))
 
     def texts(entry: VerifiedEntry) -> list[str | None]:
-        if entry.key[:5] != prefix:
-            raise RowError(f"proof is of key {entry.key.hex()}, not a row of table {table.name} (oid {table.oid})")
-        rest = entry.key[5:]
-        if not pk_slots and (len(rest) != 9 or rest[0] != 1):
-            raise RowError(f"key {entry.key.hex()} is not a hidden row id key")
-        if entry.deleted:
-            pk = decode_pk(rest) if decode_pk is not None else ()
-            row: tuple[Any, ...] = tuple(pk[pk_slots.index(i)] if i in pk_slots else None for i in range(width))
-        else:
-            row = decode_row(entry.value)
-            if len(row) < width:
-                row = row + missing[len(row):]
-            elif len(row) > width:
-                raise RowError(f"proven row has {len(row)} values, table {table.name} has {width} columns")
-            if encode_pk is not None and rest != encode_pk([row[i] for i in pk_slots]):
-                raise RowError(f"proof's key {entry.key.hex()} is not the primary key of the proven row")
+        row, pk = proven(entry)
+        if row is None:  # a deletion: its key columns, NULL elsewhere
+            row = tuple(pk[pk_slots.index(i)] if i in pk_slots else None for i in range(width))
         out: list[str | None] = []
         for name, slot, show in plan:
             if show is not None:

@@ -544,13 +544,12 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def row_checker(table: TableDef, outputs: Sequence[str], old_values: bool = False) -> Callable[[Sequence[Any], Any], None]:
-    """A function ``check(values, entry)`` comparing one returned row with its proven entry; RowError on any difference.
+def proven_row_reader(table: TableDef) -> Callable[[Any], tuple[tuple | None, tuple]]:
+    """A function from a proven entry of a row of ``table`` to (its full-width row, None for a deletion; its key's values).
 
-    ``outputs`` names the source of each returned value: a live column of ``table`` or one of
-    SYSTEM_COLUMNS. ``entry`` is the VerifiedEntry of the row's proof. A deletion shows its key
-    columns and NULL elsewhere, or, with ``old_values`` (DELETE ... RETURNING), the deleted row's
-    old values elsewhere, which its proof does not cover. Built once per (table, query).
+    It checks that the entry is a row of the table, and that its key is the row's primary key (or
+    a hidden row id). The key's values are decoded only for a deletion, whose value is empty (a
+    live row's are in the row). Rows written before a column existed read its missing value.
     """
     width = len(table.columns)
     missing = tuple(c.missing for c in table.columns)
@@ -559,6 +558,38 @@ def row_checker(table: TableDef, outputs: Sequence[str], old_values: bool = Fals
     pk_types = [table.columns[i].type_name for i in pk_slots]
     encode_pk = key_encoder(pk_types) if pk_slots else None
     decode_pk = key_decoder(pk_types) if pk_slots else None
+
+    def read(entry: Any) -> tuple[tuple | None, tuple]:
+        key = entry.key
+        if key[:5] != prefix:
+            raise RowError(f"proof is of key {key.hex()}, not a row of table {table.name} (oid {table.oid})")
+        rest = key[5:]
+        if not pk_slots and (len(rest) != 9 or rest[0] != 1):
+            raise RowError(f"key {key.hex()} is not a hidden row id key")
+        if entry.deleted:
+            return None, decode_pk(rest) if decode_pk is not None else ()
+        row = decode_row(entry.value)
+        if len(row) < width:
+            row = row + missing[len(row) :]
+        elif len(row) > width:
+            raise RowError(f"proven row has {len(row)} values, table {table.name} has {width} columns")
+        if encode_pk is not None and rest != encode_pk([row[i] for i in pk_slots]):
+            raise RowError(f"proof's key {key.hex()} is not the primary key of the proven row")
+        return row, ()
+
+    return read
+
+
+def row_checker(table: TableDef, outputs: Sequence[str], old_values: bool = False) -> Callable[[Sequence[Any], Any], None]:
+    """A function ``check(values, entry)`` comparing one returned row with its proven entry; RowError on any difference.
+
+    ``outputs`` names the source of each returned value: a live column of ``table`` or one of
+    SYSTEM_COLUMNS. ``entry`` is the VerifiedEntry of the row's proof. A deletion shows its key
+    columns and NULL elsewhere, or, with ``old_values`` (DELETE ... RETURNING), the deleted row's
+    old values elsewhere, which its proof does not cover. Built once per (table, query).
+    """
+    pk_slots = tuple(a - 1 for a in table.primary_key)
+    proven = proven_row_reader(table)
     columns = []  # (output position, name, slot or None, same, same-as-key or None, pk position or None)
     system = []
     for position, name in enumerate(outputs):
@@ -573,18 +604,9 @@ def row_checker(table: TableDef, outputs: Sequence[str], old_values: bool = Fals
         key_same = _key_value_checker(column.type_name) if pk_position is not None else None
         columns.append((position, name, slot, value_checker(column.type_name), key_same, pk_position))
 
-    def check_key(key: bytes) -> bytes:
-        if key[:5] != prefix:
-            raise RowError(f"proof is of key {key.hex()}, not a row of table {table.name} (oid {table.oid})")
-        rest = key[5:]
-        if not pk_slots and (len(rest) != 9 or rest[0] != 1):
-            raise RowError(f"key {key.hex()} is not a hidden row id key")
-        return rest
-
     def check(values: Sequence[Any], entry: Any) -> None:
-        rest = check_key(entry.key)
-        if entry.deleted:
-            pk = decode_pk(rest) if decode_pk is not None else ()
+        row, pk = proven(entry)
+        if row is None:
             for position, name, _slot, _same, key_same, pk_position in columns:
                 actual = values[position]
                 if pk_position is None:
@@ -593,13 +615,6 @@ def row_checker(table: TableDef, outputs: Sequence[str], old_values: bool = Fals
                 elif actual is None or not key_same(actual, pk[pk_position]):
                     raise RowError(f"column {name} is {_show(actual)}, the deleted key holds {_show(pk[pk_position])}")
         else:
-            row = decode_row(entry.value)
-            if len(row) < width:
-                row = row + missing[len(row) :]
-            elif len(row) > width:
-                raise RowError(f"proven row has {len(row)} values, table {table.name} has {width} columns")
-            if encode_pk is not None and rest != encode_pk([row[i] for i in pk_slots]):
-                raise RowError(f"proof's key {entry.key.hex()} is not the primary key of the proven row")
             for position, name, slot, same, _key_same, _pk in columns:
                 actual, raw = values[position], row[slot]
                 if raw is None or actual is None:
