@@ -22,6 +22,7 @@ from typing import Any
 from sqlglot import exp
 
 from engine.errors import DataError, SqlError
+from immusql.proofs.hashing import DELETED
 from immusql.system_time import tx_bound
 from engine.types import BY_NAME, SqlType
 
@@ -91,8 +92,8 @@ def execution(env: Any) -> _Execution:
     return state
 
 
-def operation(store: Any, key: bytes, tx_id: int, revision: int, deleted: bool) -> str:
-    """'insert', 'update' or 'delete': what the version of ``key`` written by ``tx_id`` did."""
+def operation(store: Any, key: bytes, tx_id: int, revision: int | None, deleted: bool) -> str:
+    """'insert', 'update' or 'delete': what the version of ``key`` written by ``tx_id`` did (its revision, if known, saves a read)."""
     if deleted:
         return "delete"
     if revision == 1:
@@ -101,8 +102,9 @@ def operation(store: Any, key: bytes, tx_id: int, revision: int, deleted: bool) 
     return "insert" if previous is None or previous.deleted else "update"
 
 
-def proof_json(state: _Execution, key: bytes, tx_id: int) -> str:
-    return json.dumps(state.store.prove_version(key, tx_id, state.proof_checkpoint()), separators=(",", ":"))
+def proof_text(proof: dict[str, Any]) -> str:
+    """A proof as the json text SQL returns (compact: a row's proof is sent with every row)."""
+    return json.dumps(proof, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,7 @@ class SystemColumns:
             return (tx_id, time(tx_id) if time else None, revision, deleted,
                     operation(store, key, tx_id, revision, deleted) if op else None,
                     user(tx_id) if user else None,
-                    proof_json(state, key, tx_id) if proof else None)
+                    proof_text(state.store.prove_version(key, tx_id, state.proof_checkpoint())) if proof else None)
 
         return values
 
@@ -169,7 +171,7 @@ def fill_receipts(rows: list[tuple], store: Any, tx_id: int | None) -> None:
                 elif v.name == "_rev":
                     v = store.version(v.key, tx_id).revision
                 else:
-                    v = json.dumps(store.prove_version(v.key, tx_id, checkpoint), separators=(",", ":"))
+                    v = proof_text(store.prove_version(v.key, tx_id, checkpoint))
             values.append(v)
         rows[i] = tuple(values)
 
@@ -296,7 +298,7 @@ class TableAt:
             return
         table = env.tx.db.catalogs.at(snapshot).objects.get(self.table_oid)
         if table is None or getattr(table, "primary_key", None) != self.primary_key:
-            raise SqlError(f'relation "{self.table_name}" does not exist at transaction {snapshot}', sqlstate="42P01")
+            raise relation_error(self.table_name, snapshot)
         self.checked.add(snapshot)
 
     def reader(self, env: Any) -> AsOf:
@@ -347,11 +349,6 @@ def require_table(obj: Any, name: str) -> None:
         raise SqlError(f'FOR SYSTEM_TIME needs a table, and "{name}" is not one', sqlstate="42809")
 
 
-def tx_entries_columns() -> list[tuple[str, SqlType]]:
-    return [("entry", BY_NAME["int4"]), ("relation", TEXT), ("kind", TEXT), ("key", TEXT), ("operation", TEXT),
-            ("raw_key", BY_NAME["bytea"]), ("committed_at", TIMESTAMPTZ), ("committed_by", TEXT)]
-
-
 # -- the functions auditors and the verifying client call --------------------------------------
 
 
@@ -365,14 +362,14 @@ def _proof_error(error: Exception) -> SqlError:
 
 def _consistency_proof(env: Any, old: int, new: int) -> str:
     try:
-        return json.dumps(_store(env).prove_consistency(old, new), separators=(",", ":"))
+        return proof_text(_store(env).prove_consistency(old, new))
     except ValueError as error:
         raise _proof_error(error) from None
 
 
 def _tx_proof(env: Any, tx_id: int) -> str:
     try:
-        return json.dumps(_store(env).prove_tx(tx_id), separators=(",", ":"))
+        return proof_text(_store(env).prove_tx(tx_id))
     except (KeyError, ValueError) as error:
         raise _proof_error(error) from None
 
@@ -410,7 +407,7 @@ def _definition_proof(tx: Any, oid: int, snapshot: int) -> str:
     entry = tx.store.version(key, snapshot)
     if entry is None or (snapshot == tx.snapshot and key in tx.writes):
         raise SqlError("the table's definition is not committed yet", sqlstate="55000")
-    return json.dumps(tx.store.prove_version(key, entry.tx_id), separators=(",", ":"))
+    return proof_text(tx.store.prove_version(key, entry.tx_id))
 
 
 def register(define: Callable[..., None]) -> None:
@@ -445,9 +442,7 @@ def tx_entries(args: Sequence[SqlType]) -> tuple[list[tuple[str, SqlType]], Call
         user = header.meta.decode("utf-8", "replace") if header.meta else None
         for i, (key, flags, _) in enumerate(entries):
             relation, text = _describe_key(key, catalog, earlier, db)
-            deleted = bool(flags & 1)
-            previous = None if deleted else store.version(key, tx_id - 1)
-            op = "delete" if deleted else ("update" if previous is not None and not previous.deleted else "insert")
+            op = operation(store, key, tx_id, None, bool(flags & DELETED))
             yield (i, relation, _KINDS.get(key[:1], "other"), text, op, key, at, user)
 
     rows.needs_env = True  # type: ignore[attr-defined]

@@ -59,6 +59,11 @@ class Source:
         return reader, decode, None if self.system is None else self.system.bind(env)
 
 
+def _open(source: Source | None, env: Env, info: TableInfo) -> tuple[Any, Callable[[bytes], tuple], Callable[[tuple], tuple] | None]:
+    """A scan's reader, decoder and system-column function: the statement's transaction and plain rows without a source."""
+    return (env.tx, info.decode, None) if source is None else source.open(env, info)
+
+
 def _sourced_rows(entries: Iterable[tuple], decode: Callable[[bytes], tuple], system: Callable[[tuple], tuple] | None, pred: Fn | None) -> Iterator[tuple]:
     if system is None:
         rows = (decode(e[1]) + (e[0],) for e in entries)
@@ -77,14 +82,8 @@ class SeqScan(Node):
     source: Source | None = None
 
     def rows(self, env: Env) -> Iterator[tuple]:
-        decode, pred = self.info.decode, self.filter
-        if self.source is not None:
-            reader, decode, system = self.source.open(env, self.info)
-            return _sourced_rows(reader.scan(self.info.prefix), decode, system, pred)
-        entries = env.tx.scan(self.info.prefix)
-        if pred is None:
-            return (decode(e[1]) + (e[0],) for e in entries)
-        return (row for row in (decode(e[1]) + (e[0],) for e in entries) if pred(row) is True)
+        reader, decode, system = _open(self.source, env, self.info)
+        return _sourced_rows(reader.scan(self.info.prefix), decode, system, self.filter)
 
     def describe(self) -> str:
         return f"Seq Scan on {self.info.name}" + (f" {self.alias}" if self.alias and self.alias != self.info.name else "") + (" (filtered)" if self.filter else "")
@@ -136,13 +135,8 @@ class KeyRange(Node):
         if bounds is None:
             return iter(())
         start, end = bounds
-        decode, pred = self.info.decode, self.filter
-        if self.source is not None:
-            reader, decode, system = self.source.open(env, self.info)
-            return _sourced_rows(reader.scan(self.info.prefix, start, end, self.desc), decode, system, pred)
-        entries = env.tx.scan(self.info.prefix, start, end, self.desc)
-        rows = (decode(e[1]) + (e[0],) for e in entries)
-        return rows if pred is None else (r for r in rows if pred(r) is True)
+        reader, decode, system = _open(self.source, env, self.info)
+        return _sourced_rows(reader.scan(self.info.prefix, start, end, self.desc), decode, system, self.filter)
 
     def describe(self) -> str:
         return f"Index Scan{' Backward' if self.desc else ''} using {self.info.name}_pkey on {self.info.name}" + (" (filtered)" if self.filter else "")
@@ -205,13 +199,16 @@ class VersionScan(Node):
     filter: Fn | None = None
     alias: str = ""
 
+    def __post_init__(self) -> None:
+        self._deleted_row = ledger.deleted_row(self.info)
+
     def rows(self, env: Env) -> Iterator[tuple]:
         tx = env.tx
         store = tx.store
         low, high = self.at.period.range(store, tx.snapshot)
         if low > high:
             return
-        decode, deleted = self.at.decode(self.info.decode), ledger.deleted_row(self.info)
+        decode, deleted = self.at.decode(self.info.decode), self._deleted_row
         system = None if self.system is None else self.system.bind(env)
         pred, prefix, in_period = self.filter, self.info.prefix, ledger.in_period
         ranges = [(None, None)] if self.keys is None else [(key, key + b"\x00") for key in self.keys(env)]
