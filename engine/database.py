@@ -12,7 +12,7 @@ from catalog.sequences import SequenceAllocator, SequenceError
 from catalog.snapshot import CatalogCache, bootstrap_ops
 from engine.advisory import AdvisoryLocks
 from engine.errors import SqlError
-from engine.locks import LockTable
+from engine.locks import LockTable, WouldWait
 from engine.tables import TableCache
 from immusql.store import Store, StoreOptions
 
@@ -41,6 +41,7 @@ class Database:
         """nextval/currval/setval/lastval: outside the transaction, as PostgreSQL's sequences are."""
         if name == "nextval_oid":
             seq = tx.catalog.objects[args[0]]
+            self._may_log(tx, seq)
             return self.sequences.nextval(seq)
         if name == "lastval":
             if tx.session is None or tx.session.last_value is None:
@@ -49,6 +50,7 @@ class Database:
         seq = _sequence_named(tx, args[0])
         try:
             if name == "nextval":
+                self._may_log(tx, seq)
                 value = self.sequences.nextval(seq)
             elif name == "currval":
                 value = tx.session.currvals.get(seq.oid) if tx.session is not None else None
@@ -64,6 +66,12 @@ class Database:
             tx.session.last_value = value
         return value
 
+
+    def _may_log(self, tx: Any, seq: Sequence) -> None:
+        """A nextval that logs a block waits for fsync: not where the session may not wait (WouldWait)."""
+        session = tx.session
+        if session is not None and not session.may_wait and self.sequences.logs_next(seq):
+            raise WouldWait()
     def close(self) -> None:
         self.store.close()
 

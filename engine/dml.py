@@ -25,6 +25,7 @@ from engine.tables import TableInfo, write_row
 from engine.types import BY_NAME
 
 Fn = Callable[[tuple], Any]
+_FEW_ROWS = 64  # an INSERT of up to this many VALUES rows is a bounded write (Prepared.inline)
 
 
 @dataclass
@@ -261,6 +262,7 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
     returning = _returning(node, table_scope, planner)
     conflict = _on_conflict(node, info, table_scope, planner, alias)
     width = len(table.columns)
+    planner.bounded_write = source is None or isinstance(source, exp.Values) and len(source.expressions) <= _FEW_ROWS
 
     def run(env: Env) -> Outcome:
         tx = env.tx
@@ -582,6 +584,7 @@ def plan_update(node: exp.Update, session: Any, planner: Planner) -> Callable[[E
     other_start = 1 + width + len(values)
     scope = _returning_scope(table, info, alias, others, source.columns[other_start:])
     returning = _returning(node, scope, planner)
+    planner.bounded_write = not from_items and plan.is_point(source) and not writer.incoming
 
     def run(env: Env) -> Outcome:
         tx = env.tx
@@ -617,6 +620,7 @@ def plan_delete(node: exp.Delete, session: Any, planner: Planner) -> Callable[[E
     width = len(table.columns)
     scope = _returning_scope(table, info, alias, others, source.columns[1 + width:])
     returning = _returning(node, scope, planner)
+    planner.bounded_write = not using and plan.is_point(source) and not writer.incoming
 
     def run(env: Env) -> Outcome:
         tx = env.tx

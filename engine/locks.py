@@ -15,6 +15,11 @@ from engine.errors import SqlError
 _WAIT_SLICE = 0.05  # waits are sliced so that a cancel (an exception raised into the thread) lands promptly
 
 
+class WouldWait(Exception):
+    """A statement run where it must not wait (a server's event loop) met a lock held by another transaction, or
+    needs to log a sequence block: its writes are undone and it runs again where it may wait."""
+
+
 class LockTable:
     """Key -> owning transaction, for one database; thread-safe."""
 
@@ -33,6 +38,8 @@ class LockTable:
             if owner is tx:
                 tx.locked.append(key)
                 return False
+            if tx.session is not None and not tx.session.may_wait:
+                raise WouldWait()
             try:
                 while owner is not None and owner is not tx:
                     tx.waiting_for = owner

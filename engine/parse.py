@@ -240,8 +240,11 @@ def position(node: exp.Expr | None, *, start: bool = False) -> int | None:
 
 
 def located(error: SqlError, node: exp.Expr | None, *, start: bool = False) -> SqlError:
-    """``error`` placed at ``node`` (see ``position``), unless it already has a position; for ``raise located(...)``."""
-    if error.position is None:
+    """``error`` placed at ``node`` (see ``position``), unless it already has a position; for ``raise located(...)``.
+
+    A value too long for its type (22001) is never placed: PostgreSQL finds it when it applies the type's length.
+    """
+    if error.position is None and error.sqlstate != "22001":
         error.position = position(node, start=start)
     return error
 

@@ -724,3 +724,10 @@ class WindowNode(Node):
 
     def children(self) -> list[Node]:
         return [self.child]
+
+
+def is_point(node: Node) -> bool:
+    """A plan that reads at most one row, by its key (or rows from VALUES), under projections, filters and limits."""
+    while isinstance(node, (Project, Filter, Limit)):
+        node = node.child
+    return isinstance(node, (KeyLookup, Values))

@@ -80,6 +80,7 @@ class Planner(SubqueryPlanner):
         self.ctes: list[dict[str, tuple[plan.Node, list[Column]]]] = []
         self.system: frozenset[str] = frozenset()  # the system columns the statement names: its table scans add those
         self.receipts = False  # RETURNING names system columns known only after commit (see engine.ledger.Pending)
+        self.bounded_write = False  # set by engine.dml: the statement writes at most a few rows, found by key
 
     def compiler(self, scope: Scope, clause: str = "", replacements: dict | None = None, grouped: bool = False) -> Compiler:
         return Compiler(scope, self.env, self, replacements=replacements, params=self.params, param_types=self.param_types, clause=clause,

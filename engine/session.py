@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import itertools
+import logging
 import os
 import threading
 import time
@@ -32,7 +33,9 @@ from engine.expr import Column, Env
 from engine.parse import Utility, parse_statements, positions_shifted
 from immusql.system_time import tx_bound
 from engine.select import Planned, Planner
+from engine.shapes import shape_of
 from engine.tables import TableInfo
+from engine.locks import WouldWait
 from engine.transaction import READ_COMMITTED, REPEATABLE_READ, RetryStatement, Transaction
 from engine.types import BY_NAME, UNKNOWN, SqlType
 from immusql.errors import LimitError
@@ -66,6 +69,7 @@ _READ_ONLY_SETTINGS = frozenset(("server_version", "server_encoding", "integer_d
                                  "max_identifier_length", "server_version_num", "lc_collate", "lc_ctype", "block_size",
                                  "data_checksums", "max_connections", "port", "listen_addresses", "wal_level", "shared_buffers"))
 _MAX_RETRIES = 1000
+log = logging.getLogger("immusql.session")
 _ENCODINGS = {"utf8": "UTF8", "utf-8": "UTF8", "unicode": "UTF8", "sql_ascii": "SQL_ASCII"}
 
 
@@ -105,6 +109,8 @@ class Prepared:
     param_types: tuple[SqlType, ...] = ()
     portal: Portal | None = None  # the portal streaming from env, if any
     quick: bool = False  # a point read: bounded work, no writes, no calls (a server may run it on its event loop)
+    inline: bool = False  # bounded work that never waits but for a lock or a sequence's log write (see WouldWait): point
+    # reads, point writes, inserts of a few VALUES rows; a server may run it on its event loop inside a transaction
 
 
 @dataclass(eq=False)
@@ -117,9 +123,22 @@ class Statement:
     param_types: list[SqlType]
     columns: list[Column] | None
     quick: bool = False  # see Prepared.quick
+    inline: bool = False  # see Prepared.inline
     wire: dict = field(default_factory=dict)  # the protocol layer's per-statement cache (parameter decoders)
     plan: Prepared | None = None  # the plan last used, valid while plan_key (catalog version, search_path, TimeZone) holds
     plan_key: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Shaped:
+    """A simple-protocol query as its shape (engine.shapes) and its literals: run like a statement with parameters."""
+
+    node: exp.Expr
+    key: tuple[str, int]  # the plan cache's key: the shape's text
+    params: list
+    param_types: tuple[SqlType, ...]
+    quick: bool
+    inline: bool
 
 
 @dataclass(eq=False, slots=True)
@@ -172,6 +191,7 @@ class Session:
         self.named_statements: dict[str, Statement] = {}  # PREPARE's and the protocol's named statements
         self.portals: dict[str, Portal] = {}  # the extended protocol's portals and SQL cursors share one namespace
         self.interruptible = True  # False while the server runs a quick batch on its event loop, where no cancel can arrive
+        self.may_wait = True  # False there too: a lock wait or a sequence's fsync raises WouldWait instead
         self._cancel_lock = threading.Lock()
         self._running: int | None = None  # thread id of the statement cancel() may interrupt
         self._cancel_sent = False
@@ -285,6 +305,31 @@ class Session:
                 self.parsed.popitem(last=False)
         return statements
 
+    def shaped(self, sql: str) -> Shaped | None:
+        """``sql`` as its shape's plan and its literals' values; None: it takes the ordinary path, parsed by its text.
+
+        The plan is made (or found) and the literals converted here, before anything runs: if either fails,
+        the ordinary path reports the error with its position in the query string, as PostgreSQL does.
+        """
+        try:
+            found = shape_of(sql)
+        except Exception:  # noqa: BLE001 - a bug in shaping must not fail a query the ordinary path answers
+            log.exception("shaping %r failed", sql[:200])
+            return None
+        if found is None:
+            return None
+        shape, values = found
+        key = (shape.text, 0)
+        try:
+            with self._planning():
+                prepared = self.prepare(shape.node, key, shape.types)
+            for value, given, resolved in zip(values, shape.types, prepared.param_types):
+                if given is UNKNOWN:
+                    resolved.input(value)
+        except SqlError:
+            return None
+        return Shaped(shape.node, key, values, shape.types, prepared.quick, prepared.inline)
+
     def run_statement(self, statement: exp.Expr | Utility, key: Any, params: Sequence[Any], param_types: Sequence[SqlType],
                       placeholders: dict[int, int] | None = None) -> Result:
         """Run one parsed statement in the open transaction, or in its own (or the block's) implicit one."""
@@ -368,6 +413,9 @@ class Session:
     def statement_failed(self, tx: Transaction | None, error: BaseException) -> NoReturn:
         if tx is None:
             raise error
+        if isinstance(error, WouldWait):  # not a failure: the statement runs again where it may wait
+            tx.undo_statement()
+            raise error
         if tx.explicit:
             tx.failed = True
             advisory.transaction_failed(self.db, tx)  # PostgreSQL releases them at the error, not at ROLLBACK
@@ -440,10 +488,11 @@ class Session:
             given += (UNKNOWN,) * (_placeholder_count(node) - len(given))
         if node is None or isinstance(node, Utility) or _is_ddl(node):
             columns = self._show(node.words)[1] if isinstance(node, Utility) and node.command == "show" else None
-            return Statement(sql, node, given, list(_resolved(list(given))), columns)
+            return Statement(sql, node, given, list(_resolved(list(given))), columns,
+                             inline=isinstance(node, Utility) and node.command in ("begin", "start"))
         with self._planning():
             prepared = self.prepare(node, (sql, 0), given)
-        return Statement(sql, node, given, list(prepared.param_types), prepared.columns, quick=prepared.quick)
+        return Statement(sql, node, given, list(prepared.param_types), prepared.columns, quick=prepared.quick, inline=prepared.inline)
 
     @contextlib.contextmanager
     def _planning(self) -> Iterator[None]:
@@ -547,6 +596,7 @@ class Session:
         if key[0] >= 0:  # not a catalog of the transaction's own DDL
             statement.plan, statement.plan_key = prepared, key
             statement.quick = prepared.quick  # DDL since Parse may have changed the plan (a dropped key: no longer a point read)
+            statement.inline = prepared.inline
         return prepared
 
     def run_quick(self, statement: Statement, params: Sequence[Any]) -> list[tuple]:
@@ -634,8 +684,9 @@ class Session:
                 rows = list(node.rows(env))
                 return Result(f"SELECT {len(rows)}", planned.columns, rows, len(rows))
 
+            quick = _is_quick(statement, node)
             return Prepared("select", env, run_query, planned.columns, rows=node.rows, param_types=_resolved(planner.param_types),
-                            quick=_is_quick(statement, node))
+                            quick=quick, inline=quick)
         if isinstance(statement, (exp.Insert, exp.Update, exp.Delete)):
             planner.returning_columns = None
             if isinstance(statement, exp.Insert):
@@ -650,7 +701,8 @@ class Session:
                 outcome = runner(env)
                 return Result(f"{verb} {outcome.rowcount}", columns, outcome.rows, outcome.rowcount, receipts=receipts)
 
-            return Prepared("dml", env, run_dml, columns, writes=True, param_types=_resolved(planner.param_types))
+            return Prepared("dml", env, run_dml, columns, writes=True, param_types=_resolved(planner.param_types),
+                            inline=planner.bounded_write and not receipts and _calls_nothing(statement))
         raise SqlError(f"unsupported statement: {statement.sql('postgres')[:80]}", sqlstate="0A000")
 
     # -- utility statements ----------------------------------------------------------------
@@ -874,13 +926,17 @@ def _read_only(words: tuple[str, ...], default: bool) -> bool:
 def _is_quick(statement: exp.Expr, node: Any) -> bool:
     """A query whose cost is bounded by a few point reads: key lookups under projections, filters and limits,
     with no function calls or subqueries that could take long."""
-    from engine import plan
+    from engine.plan import is_point
 
-    while isinstance(node, (plan.Project, plan.Filter, plan.Limit)):
-        node = node.child
-    if not isinstance(node, (plan.KeyLookup, plan.Values)):
-        return False
-    return not any(isinstance(n, (exp.Func, exp.Select, exp.SetOperation)) and not isinstance(n, exp.Cast) and tx_bound(n) is None
+    return is_point(node) and _calls_nothing(statement)
+
+
+_INSTANT = (exp.Cast, exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime, exp.Localtimestamp)
+
+
+def _calls_nothing(statement: exp.Expr) -> bool:
+    """No subquery and no function call but casts and the current time: nothing whose cost is unbounded."""
+    return not any(isinstance(n, (exp.Func, exp.Select, exp.SetOperation)) and not isinstance(n, _INSTANT) and tx_bound(n) is None
                    for n in statement.walk() if n is not statement)
 
 

@@ -135,18 +135,22 @@ class Transaction:
 
     def begin_statement(self) -> None:
         """A statement starts: read committed reads as of now; remember what the statement overwrites."""
-        if self.isolation != READ_COMMITTED:
-            return
-        snapshot = self.store.tx_id
-        if snapshot != self.snapshot:
-            self.snapshot = snapshot
-            if self.catalog.version >= 0:  # no DDL of its own yet: the catalog follows the snapshot
-                self.catalog = self.db.catalogs.at(snapshot)
+        if self.isolation == READ_COMMITTED:
+            snapshot = self.store.tx_id
+            if snapshot != self.snapshot:
+                self.snapshot = snapshot
+                if self.catalog.version >= 0:  # no DDL of its own yet: the catalog follows the snapshot
+                    self.catalog = self.db.catalogs.at(snapshot)
         self._undo = {} if self.writes else None
         self._statement_catalog = self.catalog
 
     def retry_statement(self) -> None:
         """Undo the statement's writes (its locks stay held) and take a new snapshot to run it again."""
+        self.undo_statement()
+        self.begin_statement()
+
+    def undo_statement(self) -> None:
+        """Take back the current statement's writes, as if it had not run (the locks it took stay held)."""
         undo = self._undo
         if undo is None:
             self.writes.clear()
@@ -158,7 +162,6 @@ class Transaction:
                     self.writes[key] = value
         if self._statement_catalog is not None:
             self.catalog = self._statement_catalog
-        self.begin_statement()
 
     def unlock(self) -> None:
         """The transaction is over (committed or rolled back): give up its locks, advisory ones included."""

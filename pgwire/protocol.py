@@ -17,8 +17,9 @@ from typing import Any
 from engine.arrays import array_type
 from engine.errors import SqlError
 from engine.expr import Column
+from engine.locks import WouldWait
 from engine.parse import Utility
-from engine.session import REPORTED_SETTINGS, Portal, Result, Session, Statement
+from engine.session import REPORTED_SETTINGS, Portal, Result, Session, Shaped, Statement
 from engine.types import BY_NAME, SqlType
 from pgwire import codecs
 from pgwire import messages as m
@@ -44,35 +45,78 @@ class Protocol:
         self.reported = {name: session.settings.get(name, "") for name in REPORTED_SETTINGS}
         self.settings_touched = False  # a statement that may have changed a reported setting ran since the last ReadyForQuery
         self._row_codecs: dict[tuple, tuple[Any, Callable, list[codecs.Field]]] = {}
+        self._shaped: tuple[bytes, Shaped | None] | None = None  # the last Query's payload and shape, from _quick_query
+        self.deferred: Sequence[tuple[bytes, bytes]] = ()  # frames an inline batch left for a worker thread (WouldWait)
 
     # -- dispatch ------------------------------------------------------------------------------
 
     def answer_inline(self, frames: Sequence[tuple[bytes, bytes]]) -> bytes | None:
         """The answer to a quick batch, computed on the calling thread (the event loop); None: run ``process`` on a
         worker thread instead."""
+        if len(frames) == 1 and frames[0][0] == b"Q":
+            return self._quick_query(frames[0][1])
         out = self._point_read(frames)
         if out is None and self._quick(frames):
             out = self.process(frames, inline=True)
         return out
 
+    def _quick_query(self, payload: bytes) -> bytes | None:
+        """A simple Query whose shape is a point read, outside a transaction, answered inline; None: not that query.
+
+        The shape found is kept for ``_query`` on the worker thread, so a query is not shaped twice.
+        """
+        session = self.session
+        if self.copy is not None or self.skipping or session.tx is not None and not session.tx.explicit:
+            return None
+        try:
+            sql = Reader(payload).cstring()
+        except ProtocolViolation:
+            return None
+        shaped = session.shaped(sql)
+        self._shaped = (payload, shaped)
+        if shaped is None:
+            if not (len(sql) < 64 and sql.lstrip()[:5].lower() in ("begin", "start") and session.tx is None):
+                return None
+            try:
+                statements = session.statements(sql)
+            except SqlError:
+                return None
+            if len(statements) != 1 or not isinstance(statements[0], Utility) or statements[0].command not in ("begin", "start"):
+                return None
+        elif not (shaped.quick or shaped.inline and session.tx is not None and session.tx.explicit):
+            return None
+        return self.process(((b"Q", payload),), inline=True)
+
     def _quick(self, frames: Sequence[tuple[bytes, bytes]]) -> bool:
-        """Whether a batch is only Bind/Describe/Execute/Sync of quick (point-read) statements, with nothing to
-        commit: its cost is bounded, so the server may run it on the event loop and save a thread hop."""
+        """Whether a batch is only Bind/Describe/Execute/Sync of inline statements (point reads; point writes and
+        BEGIN in a transaction block) with nothing to commit: its cost is bounded, so the server may run it on the
+        event loop and save a thread hop. A statement there that would wait (WouldWait) goes on to a worker thread."""
         if self.copy is not None or self.skipping:
             return False
         tx = self.session.tx
         if tx is not None and tx.writes and not tx.explicit:
             return False  # Sync would commit them, and a commit waits for fsync
+        in_block = tx is not None and tx.explicit
         statements = self.statements
+        bound = set()
         for kind, payload in frames:
             if kind == b"B":
                 try:
-                    statement = statements.get(m.parse_bind(payload)[1])
+                    portal, name = m.parse_bind(payload)[:2]
                 except (SqlError, ProtocolViolation):
                     return False  # the handlers report it
-                if statement is None or not statement.quick:
+                statement = statements.get(name)
+                if statement is None or not statement.inline or not (statement.quick or in_block):
+                    return False  # a write outside a block commits at Sync
+                in_block = in_block or isinstance(statement.node, Utility)  # BEGIN
+                bound.add(portal)
+            elif kind == b"E":
+                try:
+                    if m.parse_execute(payload)[0] not in bound:
+                        return False  # a portal of an earlier batch: a query's rest, of unknown cost
+                except (SqlError, ProtocolViolation):
                     return False
-            elif kind not in b"EDS" or len(kind) != 1:
+            elif kind not in b"DS" or len(kind) != 1:
                 return False
         return True
 
@@ -81,9 +125,10 @@ class Protocol:
 
         ``inline``: the batch is quick and runs on the event loop, where no CancelRequest can interrupt it.
         """
-        self.session.interruptible = not inline
+        session = self.session
+        session.interruptible = session.may_wait = not inline
         handlers = self._handlers
-        for kind, payload in frames:
+        for index, (kind, payload) in enumerate(frames):
             if self.closed:
                 break
             if self.copy is not None and kind in b"dcf":
@@ -99,6 +144,9 @@ class Protocol:
                 raise ProtocolViolation(f"invalid frontend message type {kind[0]}")
             try:
                 handler(self, payload)
+            except WouldWait:
+                self.deferred = frames[index:]  # from this message on, on a worker thread
+                break
             except SqlError as error:
                 self._extended_error(error)
             except (ProtocolViolation, ConnectionError):
@@ -193,7 +241,9 @@ class Protocol:
         try:
             sql = Reader(payload).cstring()
             session.activity.start(sql)
-            statements = session.statements(sql)
+            last, self._shaped = self._shaped, None
+            shaped = last[1] if last is not None and last[0] is payload else session.shaped(sql)
+            statements = [shaped] if shaped is not None else session.statements(sql)
         except SqlError as error:
             self.error(error)
             self._ready()
@@ -216,9 +266,15 @@ class Protocol:
                     if self._start_copy(statement, (sql, statements, i + 1)):
                         return
                     continue
-                result = session.run_statement(statement, (sql, i), (), ())
+                if isinstance(statement, Shaped):
+                    result = session.run_statement(statement.node, statement.key, statement.params, statement.param_types)
+                else:
+                    result = session.run_statement(statement, (sql, i), (), ())
                 self._result(result, self._codecs(result.columns, ()) if result.columns is not None else None, describe=True)
             session.end_block()
+        except WouldWait:
+            session.block = False  # the Query runs again, whole, on a worker thread
+            raise
         except Exception as exc:  # noqa: BLE001 - SqlError, or a bug reported as XX000
             session.abort_block()
             self.error(exc if isinstance(exc, SqlError) else internal_error(exc))

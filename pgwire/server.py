@@ -324,9 +324,11 @@ class _Connection(asyncio.Protocol):
             if out is not None:
                 if out:
                     self.transport.write(out)
-                if not self.buffer and self._stall_timer is None:
-                    return  # the usual case: the client waits for this answer before it sends more
-                continue
+                frames, protocol.deferred = protocol.deferred, ()
+                if not frames:
+                    if not self.buffer and self._stall_timer is None:
+                        return  # the usual case: the client waits for this answer before it sends more
+                    continue
             self.busy = True
             self.transport.pause_reading()
             future = self.loop.run_in_executor(self.server.pool, protocol.process, frames)

@@ -34,6 +34,7 @@ from immusql.store.index import Entry, IndexReader
 from immusql.store.indexer import IndexProcess
 from immusql.store.keys import prefix_end
 from immusql.store.layout import Layout
+from immusql.store.recent import Recent
 from immusql.store.options import StoreOptions
 from immusql.store.segments import SegmentReader, SegmentWriter, recover
 from immusql.store.tree import consistency_plan, inclusion_nodes, node_hashes, range_hashes
@@ -56,6 +57,7 @@ class _Pending:
     root: bytes
     count: int
     meta: bytes
+    ops: list[tuple[bytes, bytes | None]]
     keys: list[bytes]
     snapshot: int | None  # fail with ConflictError if a key was written after this tx
     signal: threading.Lock = field(default_factory=threading.Lock)
@@ -165,6 +167,7 @@ class Store:
         self._last_writer: dict[bytes, int] = {}  # key -> last tx that wrote it, for txs after _writer_floor
         self._writer_log: deque[tuple[int, list[bytes]]] = deque()
         self._writer_floor = tail.last_tx
+        self._recent = Recent(tail.last_tx)
         self._failed: BaseException | None = None
         self._checkpoint_lock = threading.Lock()
         self._tx_cache: OrderedDict[int, tuple[tuple, int]] = OrderedDict()  # tx id -> (entry tree, bytes)
@@ -250,6 +253,7 @@ class Store:
             while lag and lag[0][0] <= watermark:
                 self._lag_bytes -= lag.popleft()[1]
             self._index_cond.notify_all()
+        self._recent.applied(watermark)
 
     def _on_indexer_exit(self, status: int) -> None:
         if self._closed:
@@ -310,7 +314,7 @@ class Store:
         blob, root = record.encode_entries(ops)
         if len(blob) + TX_HEADER_SIZE + len(meta) > self.options.max_tx_size:
             raise LimitError(f"transaction is {len(blob)} bytes, over the {self.options.max_tx_size}-byte limit")
-        pending = _Pending(blob, root, len(ops), bytes(meta), [key for key, _ in ops], snapshot)
+        pending = _Pending(blob, root, len(ops), bytes(meta), ops, [key for key, _ in ops], snapshot)
         pending.signal.acquire()
         with self._queue_lock:
             if self._closed:
@@ -389,6 +393,7 @@ class Store:
         commit_time = max(now, self._last_time_us)
         tx_id = self._committed
         parts: list[bytes] = []
+        done: list[_Pending] = []
         for pending in batch:
             if pending.snapshot is not None:
                 conflict = self._conflict(pending.keys, pending.snapshot)
@@ -400,6 +405,7 @@ class Store:
             parts += (frame_header(header, pending.blob), header, pending.blob)
             pending.tx_id, pending.commit_time_us = tx_id, commit_time
             self._record_writer(tx_id, pending.keys)
+            done.append(pending)
         if not parts:
             return
         size = sum(map(len, parts))
@@ -412,6 +418,8 @@ class Store:
             self._failed = exc
             raise StoreError(f"log write failed, the store no longer accepts writes: {exc}") from exc
         self._last_time_us = commit_time
+        for pending in done:
+            self._recent.add(pending.tx_id, pending.ops)
         with self._index_cond:
             self._lag.append((tx_id, size))
             self._lag_bytes += size
@@ -489,11 +497,31 @@ class Store:
             self.wait_indexed(tx_id)
 
     def get(self, key: bytes, at_tx: int | None = None) -> Entry | None:
-        """The value of ``key`` now, or as of transaction ``at_tx``; None if absent or deleted."""
+        """The value of ``key`` now, or as of transaction ``at_tx``; None if absent or deleted.
+
+        A key written by a transaction the index has not applied yet is answered from memory (store.recent),
+        so that reading what was just committed does not wait for the index process.
+        """
         target = self._committed if at_tx is None else self._as_of(at_tx)
-        if self._indexed < target:
-            self.wait_indexed(target)
-        return self._index.get(key, at_tx)
+        if self._indexed >= target:
+            return self._index.get(key, at_tx)
+        recent = self._recent
+        while True:
+            floor = recent.floor
+            if self._indexed < floor:
+                self.wait_indexed(min(floor, target))
+            if self._indexed >= target:
+                return self._index.get(key, at_tx)
+            found = recent.find(key, target)
+            if recent.floor == floor:
+                break
+        if found is None:
+            return self._index.get(key, target)
+        (tx_id, value), place, oldest = found
+        if value is None:
+            return None
+        before = self._index.get(key, oldest - 1, include_deleted=True) if oldest > 1 else None
+        return Entry(key, value, tx_id, (before.revision if before is not None else 0) + place + 1, False)
 
     def history(self, key: bytes, *, offset: int = 0, limit: int | None = None, desc: bool = False) -> list[Entry]:
         """Every version of ``key``, deletions included, oldest first (newest first if ``desc``)."""

@@ -1,0 +1,80 @@
+"""Writes acknowledged but not yet applied by the index process, kept in memory for point reads.
+
+A commit is acknowledged once it is durable in the log; the index process applies it a
+moment later. A point read of a key written since would otherwise wait for that (a round
+trip to the index process), and a transaction's next statement usually reads what the last
+one wrote. ``Recent`` holds the versions of transactions after ``floor`` until the index has
+applied them: a key with a version here is answered from it, any other key from the index,
+which has applied every transaction that wrote that key up to the target.
+
+Memory is bounded: a transaction that would take the kept values over ``budget`` bytes is
+not kept, nor is anything before it: ``floor`` moves up to it, and a reader waits for the index
+to pass ``floor`` before trusting what is here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Sequence
+
+Version = tuple[int, "bytes | None"]  # (tx id, value; None for a deletion)
+
+
+class Recent:
+    """Versions of keys in transactions after ``floor`` not yet applied by the index; thread-safe."""
+
+    def __init__(self, floor: int, budget: int = 16 << 20) -> None:
+        self.floor = floor  # every transaction up to here is in the index, or will be waited for
+        self.budget = budget
+        self._versions: dict[bytes, tuple[Version, ...]] = {}  # oldest first; replaced whole, so readers need no lock
+        self._log: deque[tuple[int, Sequence[bytes], int]] = deque()  # (tx id, keys, bytes) in commit order
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def add(self, tx_id: int, ops: Sequence[tuple[bytes, bytes | None]]) -> None:
+        """Keep the writes of acknowledged transaction ``tx_id`` (called in commit order, before it is visible)."""
+        size = sum(len(key) + (len(value) if value is not None else 0) for key, value in ops)
+        with self._lock:
+            if self._bytes + size > self.budget:
+                # Not kept, and what is kept goes too (a later version of a key would be missing from it):
+                # readers wait for the index to apply everything up to here.
+                self.floor = tx_id
+                self._versions = {}
+                self._log.clear()
+                self._bytes = 0
+                return
+            versions = self._versions
+            for key, value in ops:
+                versions[key] = versions.get(key, ()) + ((tx_id, value),)
+            self._log.append((tx_id, [key for key, _ in ops], size))
+            self._bytes += size
+
+    def applied(self, watermark: int) -> None:
+        """The index has applied every transaction up to ``watermark``: forget their versions."""
+        log = self._log
+        if not log or log[0][0] > watermark:
+            return
+        with self._lock:
+            versions = self._versions
+            while log and log[0][0] <= watermark:
+                _, keys, size = log.popleft()
+                self._bytes -= size
+                for key in keys:
+                    kept = tuple(v for v in versions.get(key, ()) if v[0] > watermark)
+                    if kept:
+                        versions[key] = kept
+                    else:
+                        versions.pop(key, None)
+
+    def find(self, key: bytes, target: int) -> tuple[Version, int, int] | None:
+        """The newest version of ``key`` at or before tx ``target`` kept here, its 0-based place among the kept
+        versions of the key, and the oldest kept one's tx id; None if none is kept (the index has the answer)."""
+        versions = self._versions.get(key)
+        if versions is None:
+            return None
+        for place in range(len(versions) - 1, -1, -1):
+            version = versions[place]
+            if version[0] <= target:
+                return version, place, versions[0][0]
+        return None
