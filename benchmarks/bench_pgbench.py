@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.immusql_server import ImmusqlServer  # noqa: E402
@@ -25,19 +26,58 @@ from tests.pg_oracle import Postgres, as_postgres  # noqa: E402
 WORKLOADS = [(script, mode, clients) for script in ("select-only", "tpcb-like") for mode in ("simple", "prepared") for clients in (1, 8)]
 
 
-def _pgbench(bindir: str, env: dict[str, str], args: list[str], as_pg: bool = False) -> str:
-    command = [f"{bindir}/pgbench", *args]
-    result = subprocess.run(as_postgres(command) if as_pg else command, env=env, capture_output=True, text=True)
+@dataclass(frozen=True)
+class Side:
+    """How to run pgbench against one server: the binaries, the libpq environment, and whether as the postgres user."""
+
+    bindir: str
+    env: dict[str, str]
+    as_pg: bool = False
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What one pgbench run reports: transactions per second, mean latency, failed transactions."""
+
+    tps: float
+    latency_ms: float
+    failed: int
+
+
+def sides(immusql: ImmusqlServer, pg: Postgres) -> tuple[Side, Side]:
+    """(immusql, PostgreSQL): pgbench from PostgreSQL's binaries against each server."""
+    pg_env = {**os.environ, "PGHOST": pg.host, "PGPORT": str(pg.port), "PGUSER": pg.user, "PGDATABASE": "postgres"}
+    return Side(pg.bindir, immusql.env), Side(pg.bindir, pg_env, as_pg=True)
+
+
+def pgbench(side: Side, args: list[str]) -> str:
+    """Run pgbench with ``args``; its whole output, or RuntimeError with the tail of stderr if it fails."""
+    command = [f"{side.bindir}/pgbench", *args]
+    result = subprocess.run(as_postgres(command) if side.as_pg else command, env=side.env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"pgbench {' '.join(args)} failed: {result.stderr[-2000:]}")
     return result.stdout + result.stderr
 
 
-def _figures(output: str) -> tuple[float, float, int]:
+def parse_figures(output: str) -> Figures:
+    """The tps, mean latency and failed transactions of pgbench's summary."""
     tps = float(re.search(r"tps = ([\d.]+)", output).group(1))
     latency = float(re.search(r"latency average = ([\d.]+) ms", output).group(1))
     failed = int(re.search(r"number of failed transactions: (\d+)", output).group(1))
-    return tps, latency, failed
+    return Figures(tps, latency, failed)
+
+
+def initialize(side: Side, scale: int) -> None:
+    """`pgbench -i -s scale`, unmodified: drops and recreates the pgbench tables."""
+    pgbench(side, ["-i", "-q", "-s", str(scale)])
+
+
+def run_workload(side: Side, script: str, mode: str, clients: int, seconds: int) -> Figures:
+    """One timed pgbench run of ``script`` (select-only or tpcb-like) with ``clients`` clients (-j up to 2)."""
+    args = ["-n", "-M", mode, "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds)]
+    if script == "select-only":
+        args.append("-S")
+    return parse_figures(pgbench(side, args))
 
 
 def main() -> None:
@@ -50,21 +90,16 @@ def main() -> None:
     immusql = ImmusqlServer.start(None if args.dir is None else os.path.join(args.dir, f"immusql-bench-{os.getpid()}"))
     immusql.owns_dir = True
     try:
-        pg_env = {**os.environ, "PGHOST": pg.host, "PGPORT": str(pg.port), "PGUSER": pg.user, "PGDATABASE": "postgres"}
-        im_env = immusql.env
-        bindir = pg.bindir
-        for env, as_pg in ((pg_env, True), (im_env, False)):
-            _pgbench(bindir, env, ["-i", "-q", "-s", str(args.scale)], as_pg)
+        im_side, pg_side = sides(immusql, pg)
+        for side in (pg_side, im_side):
+            initialize(side, args.scale)
         print(f"pgbench scale {args.scale}, {args.seconds} s per run, fsync on for both\n")
         print("| workload | protocol | clients | immusql tps | PostgreSQL tps | ratio | immusql latency ms | PostgreSQL latency ms | failed (immusql) |")
         print("|---|---|---|---|---|---|---|---|---|")
         for script, mode, clients in WORKLOADS:
-            common = ["-n", "-M", mode, "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(args.seconds)]
-            if script == "select-only":
-                common.append("-S")
-            im = _figures(_pgbench(bindir, im_env, common))
-            ref = _figures(_pgbench(bindir, pg_env, common, True))
-            print(f"| {script} | {mode} | {clients} | {im[0]:,.0f} | {ref[0]:,.0f} | {im[0] / ref[0]:.2f} | {im[1]:.3f} | {ref[1]:.3f} | {im[2]} |",
+            im = run_workload(im_side, script, mode, clients, args.seconds)
+            ref = run_workload(pg_side, script, mode, clients, args.seconds)
+            print(f"| {script} | {mode} | {clients} | {im.tps:,.0f} | {ref.tps:,.0f} | {im.tps / ref.tps:.2f} | {im.latency_ms:.3f} | {ref.latency_ms:.3f} | {im.failed} |",
                   flush=True)
     finally:
         immusql.stop()

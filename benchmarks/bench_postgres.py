@@ -42,6 +42,33 @@ def _psql(server: Postgres, sql: str) -> str:
     return subprocess.run(as_postgres([f"{server.bindir}/psql", "-h", server.host, "-p", str(server.port), "-U", server.user, "-Atc", sql, "postgres"]), capture_output=True, text=True, check=True).stdout.strip()
 
 
+def prepare(server: Postgres) -> dict[str, str]:
+    """Create ``kv`` and write the two pgbench scripts next to the server's data; {name: script path}."""
+    _psql(server, "CREATE TABLE IF NOT EXISTS kv (k bytea PRIMARY KEY, v bytea)")
+    scripts = {}
+    for name, body in (("single", SINGLE), ("batch", BATCH)):
+        scripts[name] = os.path.join(server.base, f"{name}.sql")
+        with open(scripts[name], "w") as f:
+            f.write(body)
+        os.chmod(scripts[name], 0o644)
+    return scripts
+
+
+def settings(server: Postgres) -> str:
+    """fsync, synchronous_commit and version(), to show the durability the figures were taken with."""
+    return _psql(server, "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit') || ' ' || version()")
+
+
+def batched_rows_per_s(server: Postgres, scripts: dict[str, str], clients: int, seconds: int) -> float:
+    """Rows per second of 1000-row INSERT transactions from ``clients`` clients."""
+    return _pgbench(server, scripts["batch"], clients, seconds) * 1000
+
+
+def single_tx_per_s(server: Postgres, scripts: dict[str, str], clients: int, seconds: int) -> float:
+    """Single-row INSERT transactions per second from ``clients`` clients."""
+    return _pgbench(server, scripts["single"], clients, seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
@@ -49,24 +76,16 @@ def main() -> None:
     args = parser.parse_args()
     server = Postgres.start(args.dir, durable=True)
     try:
-        _psql(server, "CREATE TABLE kv (k bytea PRIMARY KEY, v bytea)")
-        scripts = {}
-        for name, body in (("single", SINGLE), ("batch", BATCH)):
-            scripts[name] = os.path.join(server.base, f"{name}.sql")
-            with open(scripts[name], "w") as f:
-                f.write(body)
-            os.chmod(scripts[name], 0o644)
-        settings = _psql(server, "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit') || ' ' || version()")
-        print(f"PostgreSQL: fsync, synchronous_commit, version = {settings}", flush=True)
+        scripts = prepare(server)
+        print(f"PostgreSQL: fsync, synchronous_commit, version = {settings(server)}", flush=True)
         for clients in (1, 4):
-            tps = _pgbench(server, scripts["batch"], clients, args.seconds)
-            print(f"PostgreSQL batched writes, 1000 rows/tx, {clients} client(s): {tps * 1000:,.0f} rows/s", flush=True)
+            rate = batched_rows_per_s(server, scripts, clients, args.seconds)
+            print(f"PostgreSQL batched writes, 1000 rows/tx, {clients} client(s): {rate:,.0f} rows/s", flush=True)
         for clients in (1, 16):
-            tps = _pgbench(server, scripts["single"], clients, args.seconds)
+            tps = single_tx_per_s(server, scripts, clients, args.seconds)
             print(f"PostgreSQL single-row transactions, {clients} client(s): {tps:,.0f} tx/s", flush=True)
     finally:
         server.stop()
-
 
 if __name__ == "__main__":
     main()

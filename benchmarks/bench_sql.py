@@ -112,6 +112,11 @@ def load_more(conn: Any, start: int, rows: int, placeholder: str) -> float:
     return (rows - start) / (time.perf_counter() - begin)
 
 
+def sizes(quick: bool, rows: int = 1_000_000) -> tuple[int, int, int]:
+    """(rows of the large table, rows of the small one, point lookups per figure) of a full or a quick run."""
+    return (20_000, 2_000, 5_000) if quick else (rows, 10_000, 20_000)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", help="where to put the databases (default: a temp dir)")
@@ -119,9 +124,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the large table")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
-    rows = 20_000 if args.quick else args.rows
-    small = 10_000 if not args.quick else 2_000
-    lookups = 5_000 if args.quick else 20_000
+    rows, small, lookups = sizes(args.quick, args.rows)
     root = tempfile.mkdtemp(prefix="immusql-sqlbench-", dir=args.dir)
     results: dict[str, dict[str, float]] = {}
     try:

@@ -165,6 +165,48 @@ def reads_and_proofs(path: str, keys: list[bytes], n: int) -> dict[str, float]:
     return results
 
 
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def write_figures(base: str, quick: bool, log: Callable[[str], None] = _print) -> dict[str, float]:
+    """The disk's fsync rate, batched writes (1 and 4 writers) and single-entry transactions (1 and 16 writers), under ``base``."""
+    results: dict[str, float] = {}
+    results["fsync_per_s"] = fsync_rate(base)
+    log(f"fsync (150-byte append + fdatasync): {results['fsync_per_s']:,.0f}/s")
+    for writers in (1, 4):
+        indexed, acked = batched_writes(base, writers, 40 if quick else 400)
+        results[f"batched_{writers}w_entries_per_s"] = indexed
+        results[f"batched_{writers}w_acked_per_s"] = acked
+        log(f"batched writes, 1000 entries/tx, {writers} writer(s): {indexed:,.0f} entries/s durable+indexed ({acked:,.0f}/s acknowledged)")
+    for writers in (1, 16):
+        rate = single_entry_txs(base, writers, 2.0 if quick else 8.0)
+        results[f"single_{writers}w_tx_per_s"] = rate
+        extra = f" = {rate / results['fsync_per_s']:.0%} of the fsync rate" if writers == 1 else ""
+        log(f"single-entry transactions, {writers} writer(s): {rate:,.0f} tx/s{extra}")
+    return results
+
+
+def read_figures(base: str, quick: bool, log: Callable[[str], None] = _print) -> dict[str, float]:
+    """Proofs of a large transaction, then gets, proofs and open time on a store of 1,000,000 transactions (20,000 if quick)."""
+    results: dict[str, float] = {}
+    results["large_tx_proofs_per_s"] = proofs_of_one_large_tx(base)
+    log(f"entry proofs of all entries of one 1000-entry transaction: {results['large_tx_proofs_per_s']:,.0f}/s")
+    txs = 20_000 if quick else 1_000_000
+    path = os.path.join(base, "big")
+    start = time.perf_counter()
+    keys = build_store(path, txs)
+    results["store_txs"] = len(keys)
+    log(f"built a store of {len(keys):,} transactions in {time.perf_counter() - start:.0f} s (fsync off while loading)")
+    figures = reads_and_proofs(path, keys, 2_000 if quick else 20_000)
+    shutil.rmtree(path, ignore_errors=True)
+    results.update(figures)
+    log(f"open a store of {len(keys):,} transactions: first get answered after {figures['open_s']:.3f} s, a write read back through the new index process after {figures['open_write_read_s']:.3f} s")
+    log(f"get latest: {figures['get_latest_per_s']:,.0f}/s; get as of a tx: {figures['get_as_of_per_s']:,.0f}/s")
+    log(f"entry proofs at {len(keys):,} txs: generate {figures['prove_per_s']:,.0f}/s, verify {figures['verify_per_s']:,.0f}/s; consistency proofs {figures['consistency_per_s']:,.0f}/s")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", help="where to put the stores (default: a temp dir on the disk under test)")
@@ -172,38 +214,14 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     base = tempfile.mkdtemp(prefix="immusql-bench-", dir=args.dir)
-    quick = args.quick
-    results: dict[str, float] = {}
     try:
-        results["fsync_per_s"] = fsync_rate(base)
-        print(f"fsync (150-byte append + fdatasync): {results['fsync_per_s']:,.0f}/s", flush=True)
-        for writers in (1, 4):
-            indexed, acked = batched_writes(base, writers, 40 if quick else 400)
-            results[f"batched_{writers}w_entries_per_s"] = indexed
-            print(f"batched writes, 1000 entries/tx, {writers} writer(s): {indexed:,.0f} entries/s durable+indexed ({acked:,.0f}/s acknowledged)", flush=True)
-        for writers in (1, 16):
-            rate = single_entry_txs(base, writers, 2.0 if quick else 8.0)
-            results[f"single_{writers}w_tx_per_s"] = rate
-            extra = f" = {rate / results['fsync_per_s']:.0%} of the fsync rate" if writers == 1 else ""
-            print(f"single-entry transactions, {writers} writer(s): {rate:,.0f} tx/s{extra}", flush=True)
-        results["large_tx_proofs_per_s"] = proofs_of_one_large_tx(base)
-        print(f"entry proofs of all entries of one 1000-entry transaction: {results['large_tx_proofs_per_s']:,.0f}/s", flush=True)
-        txs = 20_000 if quick else 1_000_000
-        path = os.path.join(base, "big")
-        start = time.perf_counter()
-        keys = build_store(path, txs)
-        print(f"built a store of {len(keys):,} transactions in {time.perf_counter() - start:.0f} s (fsync off while loading)", flush=True)
-        figures = reads_and_proofs(path, keys, 2_000 if quick else 20_000)
-        results.update(figures)
-        print(f"open a store of {len(keys):,} transactions: first get answered after {figures['open_s']:.3f} s, a write read back through the new index process after {figures['open_write_read_s']:.3f} s", flush=True)
-        print(f"get latest: {figures['get_latest_per_s']:,.0f}/s; get as of a tx: {figures['get_as_of_per_s']:,.0f}/s", flush=True)
-        print(f"entry proofs at {len(keys):,} txs: generate {figures['prove_per_s']:,.0f}/s, verify {figures['verify_per_s']:,.0f}/s; consistency proofs {figures['consistency_per_s']:,.0f}/s", flush=True)
+        results = write_figures(base, args.quick)
+        results.update(read_figures(base, args.quick))
     finally:
         shutil.rmtree(base, ignore_errors=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
-
 
 if __name__ == "__main__":
     main()
