@@ -106,9 +106,12 @@ class Protocol:
                 except (SqlError, ProtocolViolation):
                     return False  # the handlers report it
                 statement = statements.get(name)
-                if statement is None or not statement.inline or not (statement.quick or in_block):
+                if statement is None or not statement.inline:
+                    return False
+                if isinstance(statement.node, Utility):
+                    in_block = True  # BEGIN, the only inline utility
+                elif not (statement.quick or in_block):
                     return False  # a write outside a block commits at Sync
-                in_block = in_block or isinstance(statement.node, Utility)  # BEGIN
                 bound.add(portal)
             elif kind == b"E":
                 try:

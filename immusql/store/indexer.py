@@ -48,6 +48,10 @@ def run(store_dir: str, inline_limit: int, inp: int = 0, out: int = 1) -> None:
     from immusql.store.layout import Layout
     from immusql.store.segments import iter_records
 
+    try:  # woken by every commit, it must not preempt the committing process: batch scheduling does not
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux
+        pass
     layout = Layout(store_dir)
     with open(layout.indexer_lock, "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # an orphan of a killed store may still be finishing
