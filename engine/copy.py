@@ -29,7 +29,7 @@ from engine.expr import AGGREGATE_NAMES, Column, Env, Scope
 from engine.parse import POSTGRES, Utility, parse_expression
 from engine.select import Planner
 from engine.session import Result, Session, now_us
-from engine.tables import TableInfo, write_row
+from engine.tables import TableInfo, unique_violation, write_row
 from engine.transaction import RetryStatement, Transaction
 from engine.types import SqlType
 
@@ -701,6 +701,9 @@ def _start_query(session: Session, s: _Statement, encoding: str) -> Copy:
 # -- inserting -----------------------------------------------------------------------------
 
 
+_GROUP = 1000  # rows checked for duplicate keys in one pass (PostgreSQL's COPY buffers as many)
+
+
 @dataclass
 class _Inserter:
     """COPY FROM's write path, compiled once: the rows of one COPY, completed and checked as INSERT's are."""
@@ -730,13 +733,24 @@ class _Inserter:
         return cls(info, writer, copied, given, where)
 
     def insert(self, rows: Sequence[tuple]) -> int:
-        """Write ``rows``; returns how many were inserted (rows failing WHERE are skipped)."""
+        """Write ``rows``; returns how many were inserted (rows failing WHERE are skipped).
+
+        As PostgreSQL's COPY buffers up to 1000 rows before inserting them into the table and its indexes, rows
+        are completed and checked (NOT NULL, CHECK, foreign keys) one by one, and their keys looked up and written
+        1000 at a time: a constraint error is reported at its row, a duplicate key when its group is written.
+        """
+        count = 0
+        for start in range(0, len(rows), _GROUP):
+            count += self._insert(rows[start : start + _GROUP])
+        return count
+
+    def _insert(self, rows: Sequence[tuple]) -> int:
         info, writer, tx = self.info, self.writer, self.writer.env.tx
         width, copied, given, where = info.width, self.copied, self.given, self.where
         complete = writer.complete if not all(given) else None
         direct = complete is None and copied == list(range(width))
         check, row_key = writer.check, info.row_key
-        count = 0
+        ready: list[tuple[bytes, list]] = []
         for values in rows:
             if direct:
                 row = list(values)
@@ -750,9 +764,15 @@ class _Inserter:
                 continue
             check(row)
             key = row_key(row) if row_key is not None else info.rowid_key(tx.sequence_call("nextval_oid", info.table.rowid_sequence))
-            write_row(tx, info, None, None, key, row)
-            count += 1
-        return count
+            ready.append((key, row))
+        taken = tx.get_many([key for key, _ in ready]) if row_key is not None else [None] * len(ready)
+        writes = tx.writes
+        for (key, row), stored in zip(ready, taken):
+            if (writes[key] if key in writes else stored) is not None:
+                name = next((i.name for i in info.indexes if i.index.primary), f"{info.name}_pkey")
+                raise unique_violation(info, name, info.pk_positions, row)
+            write_row(tx, info, None, None, key, row, key_free=True)
+        return len(ready)
 
 
 def _check_where(node: exp.Expr) -> None:

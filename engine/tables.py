@@ -163,10 +163,12 @@ def unique_violation(info: TableInfo, name: str, positions: Sequence[int], row: 
     return error
 
 
-def write_row(tx: Any, info: TableInfo, old_key: bytes | None, old: Sequence[Any] | None, new_key: bytes | None, new: Sequence[Any] | None) -> None:
+def write_row(tx: Any, info: TableInfo, old_key: bytes | None, old: Sequence[Any] | None, new_key: bytes | None, new: Sequence[Any] | None,
+              key_free: bool = False) -> None:
     """Buffer the writes that replace row ``old`` (at ``old_key``) by ``new`` (at ``new_key``), index
-    entries included; either side may be None. 23505 if the new row's key or a unique key is taken."""
-    if new is not None and new_key != old_key and tx.get(new_key) is not None:
+    entries included; either side may be None. 23505 if the new row's key or a unique key is taken
+    (``key_free``: the caller has checked that ``new_key`` is)."""
+    if new is not None and new_key != old_key and not key_free and tx.get(new_key) is not None:
         name = next((i.name for i in info.indexes if i.index.primary), f"{info.name}_pkey")
         raise unique_violation(info, name, info.pk_positions, new)
     for index in info.indexes:

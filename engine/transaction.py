@@ -62,6 +62,20 @@ class Transaction:
         entry = self.store.get(key, self.snapshot)
         return None if entry is None else entry.value
 
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """``get`` of each key, the stored ones read in one pass."""
+        writes = self.writes
+        stored = self.store.get_many([key for key in keys if key not in writes], self.snapshot)
+        it = iter(stored)
+        out = []
+        for key in keys:
+            if key in writes:
+                out.append(writes[key])
+            else:
+                entry = next(it)
+                out.append(None if entry is None else entry.value)
+        return out
+
     def get_entry(self, key: bytes) -> tuple | None:
         """The version of ``key`` this transaction sees: a store Entry, (key, value) for its own write, None if absent."""
         writes = self.writes

@@ -193,7 +193,21 @@ EXACT = Context(prec=200_000, Emax=MAX_EMAX, Emin=MIN_EMIN)  # numeric holds 131
 _NUMERIC_SPECIAL = {"nan": Decimal("NaN"), "infinity": Decimal("Infinity"), "+infinity": Decimal("Infinity"), "-infinity": Decimal("-Infinity"), "inf": Decimal("Infinity"), "+inf": Decimal("Infinity"), "-inf": Decimal("-Infinity")}
 
 
+_PLAIN_NUMERIC = re.compile(r"(-?)(\d+)(?:\.(\d+))?\Z")  # what clients and COPY send: read without rounding machinery
+
+
 def parse_numeric(text: str, typmod: int = -1) -> Decimal:
+    plain = _PLAIN_NUMERIC.match(text)
+    if plain is not None:
+        sign, whole, fraction = plain.groups()
+        fraction = fraction or ""
+        if typmod < 0:
+            if not sign or whole.strip("0") or fraction.strip("0"):
+                return Decimal(text)
+        else:
+            precision, scale = typmod >> 16, typmod & 0xFFFF
+            if len(fraction) <= scale and len(whole.lstrip("0")) <= precision - scale and (not sign or whole.strip("0") or fraction.strip("0")):
+                return Decimal(f"{sign}{whole}.{fraction.ljust(scale, '0')}" if scale else f"{sign}{whole}")
     word = text.strip(_WS).lower()
     if word in _NUMERIC_SPECIAL:
         value = _NUMERIC_SPECIAL[word]

@@ -15,7 +15,7 @@ with the new watermark, so the index is always a prefix of the log.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 import lmdb
@@ -255,19 +255,30 @@ class IndexReader:
 
     def get(self, key: bytes, at_tx: int | None = None, include_deleted: bool = False) -> Entry | None:
         """The newest version of ``key`` (at or before ``at_tx``), None if absent or deleted."""
-        escaped = key.replace(b"\x00", b"\x00\xff")  # keys.ikey, inlined: this is every point read
-        ik = escaped + b"\x00\x01" if len(escaped) <= keys.REGULAR_MAX else keys.ikey(key)[0]
+        txn = self._begin(self.db.versions)
+        try:
+            return self._find(txn.cursor(), key, at_tx, include_deleted)
+        finally:
+            txn.abort()
+
+    def get_many(self, keys_: Sequence[bytes], at_tx: int | None = None) -> list[Entry | None]:
+        """``get`` of each key, in one read transaction (a bulk insert's uniqueness checks)."""
         txn = self._begin(self.db.versions)
         try:
             cursor = txn.cursor()
-            if not cursor.set_range(ik if at_tx is None else ik + keys.tx_suffix(at_tx)):
-                return None
-            raw_key = cursor.key()
-            if raw_key[: -keys.TX_SUFFIX] != ik:
-                return None
-            raw = cursor.value()
+            return [self._find(cursor, key, at_tx, False) for key in keys_]
         finally:
             txn.abort()
+
+    def _find(self, cursor: lmdb.Cursor, key: bytes, at_tx: int | None, include_deleted: bool) -> Entry | None:
+        escaped = key.replace(b"\x00", b"\x00\xff")  # keys.ikey, inlined: this is every point read
+        ik = escaped + b"\x00\x01" if len(escaped) <= keys.REGULAR_MAX else keys.ikey(key)[0]
+        if not cursor.set_range(ik if at_tx is None else ik + keys.tx_suffix(at_tx)):
+            return None
+        raw_key = cursor.key()
+        if raw_key[: -keys.TX_SUFFIX] != ik:
+            return None
+        raw = cursor.value()
         revision, flags = _VERSION.unpack_from(raw)
         if flags & DELETED and not include_deleted:
             return None

@@ -523,6 +523,13 @@ class Store:
         before = self._index.get(key, oldest - 1, include_deleted=True) if oldest > 1 else None
         return Entry(key, value, tx_id, (before.revision if before is not None else 0) + place + 1, False)
 
+    def get_many(self, keys: Sequence[bytes], at_tx: int | None = None) -> list[Entry | None]:
+        """``get`` of each key, as of one transaction, in one pass over the index (a bulk insert's uniqueness checks)."""
+        target = self._committed if at_tx is None else self._as_of(at_tx)
+        if self._indexed < target:
+            return [self.get(key, at_tx) for key in keys]
+        return self._index.get_many(keys, at_tx)
+
     def history(self, key: bytes, *, offset: int = 0, limit: int | None = None, desc: bool = False) -> list[Entry]:
         """Every version of ``key``, deletions included, oldest first (newest first if ``desc``)."""
         if offset < 0:

@@ -426,3 +426,21 @@ def test_pgbench_load_flow(session):
     assert ours_in(session, "copy pgbench_accounts from stdin with (freeze on)", data, chunk=4096) == ("ok", "COPY 1000")
     session.execute("COMMIT")
     assert session.execute("SELECT count(*), sum(aid), min(length(filler)) FROM pgbench_accounts")[0].rows == [(1000, 500500, 0)]
+
+
+@pytest.mark.parametrize("data", [
+    b"1\ta\n2\tb\n1\tc\n3\t\\N\n",  # a duplicate key, then a NULL in a NOT NULL column: PostgreSQL buffers rows
+    b"1\ta\n3\t\\N\n2\tb\n1\tc\n",  # before it looks for duplicates, so the NULL is reported either way
+    b"".join(b"%d\tr\n" % i for i in range(10, 1010)) + b"10\tdup\n" + b"".join(b"%d\tr\n" % i for i in range(2000, 3100)) + b"3\t\\N\n",
+    b"1\ta\n2\tb\n2\tc\n",  # a key repeated within the data
+    b"4\tx\n5\ty\n",  # a key already stored
+    b"6\tx\n7\ty\n8\tz\n",
+])
+def test_the_first_failing_row_is_reported(pg, session, data):
+    """COPY looks up 1000 rows' keys in one pass over the index: a constraint error is reported at its row, a
+    duplicate key when its group of rows is written, as PostgreSQL's buffered COPY reports them."""
+    fresh(pg, "firstfail")
+    both(pg, session, "CREATE TABLE firstfail (id int PRIMARY KEY, note text NOT NULL)")
+    both(pg, session, "INSERT INTO firstfail VALUES (4, 'stored')")
+    assert ours_in(session, "COPY firstfail FROM STDIN", data) == pg_in(pg, "COPY firstfail FROM STDIN", data)
+    assert rows_of(pg, session, "SELECT * FROM firstfail ORDER BY id")[0] == rows_of(pg, session, "SELECT * FROM firstfail ORDER BY id")[1]

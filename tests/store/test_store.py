@@ -339,3 +339,13 @@ def test_conflicts_older_than_memory_are_found_in_the_index(tmp_path, monkeypatc
         with pytest.raises(ConflictError):
             store.commit([(b"hot", b"3")], snapshot=snapshot)
         store.commit([(b"filler0", b"y")], snapshot=store.tx_id)
+
+
+def test_get_many_reads_as_get_does(store):
+    store.commit([(b"a", b"1"), (b"b", b"1")])
+    t2 = store.commit([(b"a", b"2"), (b"c", b"1")])
+    store.delete(b"b")
+    store.wait_indexed()
+    keys = [b"a", b"b", b"c", b"zz", b"a"]
+    for at in (None, 1, t2):
+        assert store.get_many(keys, at) == [store.get(key, at) for key in keys]
