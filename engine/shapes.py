@@ -44,6 +44,7 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
 _STATEMENTS = (exp.Select, exp.Insert, exp.Update, exp.Delete)
 _MAX_SHAPES = 4096
+_MAX_TEXT, _MAX_LITERALS = 8192, 256  # a bulk INSERT's text is parsed by itself: shaped, each row count would be a shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +61,8 @@ _shapes: dict[tuple[str, tuple[str, ...]], Shape | None] = {}  # shared by all s
 
 def shape_of(sql: str) -> tuple[Shape, list[Any]] | None:
     """The shape of a one-statement query string and its literals' values; None if it has none to share."""
-    found = _take_literals(sql)
-    if found is None:
+    found = _take_literals(sql) if len(sql) <= _MAX_TEXT else None
+    if found is None or len(found[2]) > _MAX_LITERALS:
         return None
     text, kinds, values = found
     key = (text, kinds)
