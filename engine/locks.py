@@ -1,13 +1,17 @@
 """Write locks on keys: a transaction that writes a key holds it until it commits or rolls back.
 
 A second writer of the key waits, as PostgreSQL's row locks make it wait, instead of both
-going ahead and one failing at commit. Waiting for a transaction that waits (through any
-chain) for the waiter is a deadlock: the waiter gets 40P01, as in PostgreSQL.
+going ahead and one failing at commit. Waiters of a key queue in arrival order, and a
+release hands the key to the first of them: one thread wakes, not every waiter of every
+key. Waiting for a transaction that waits (through any chain) for the waiter is a
+deadlock: the waiter gets 40P01, as in PostgreSQL.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import SqlError
@@ -20,51 +24,90 @@ class WouldWait(Exception):
     needs to log a sequence block: its writes are undone and it runs again where it may wait."""
 
 
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    tx: Any
+    granted: threading.Event = field(default_factory=threading.Event)
+
+
 class LockTable:
     """Key -> owning transaction, for one database; thread-safe."""
 
     def __init__(self) -> None:
         self._owners: dict[bytes, Any] = {}
-        self._cond = threading.Condition(threading.Lock())
+        self._queues: dict[bytes, deque[_Waiter]] = {}
+        self._mutex = threading.Lock()
 
     def acquire(self, key: bytes, tx: Any) -> bool:
         """Lock ``key`` for ``tx``, waiting while another transaction holds it; True if ``tx`` had to wait."""
         owners = self._owners
-        owner = owners.get(key)
-        if owner is tx:
+        if owners.get(key) is tx:
             return False
-        with self._cond:
+        with self._mutex:
             owner = owners.setdefault(key, tx)
             if owner is tx:
                 tx.locked.append(key)
                 return False
             if tx.session is not None and not tx.session.may_wait:
                 raise WouldWait()
-            try:
-                while owner is not None and owner is not tx:
-                    tx.waiting_for = owner
-                    if _deadlocked(tx):
-                        raise SqlError("deadlock detected", sqlstate="40P01",
-                                       detail="Process waits for a transaction that waits for it.",
-                                       hint="See server log for query details.")
-                    self._cond.wait(_WAIT_SLICE)
-                    owner = owners.setdefault(key, tx)
-            finally:
+            tx.waiting_for = owner
+            if _deadlocked(tx):
                 tx.waiting_for = None
-            tx.locked.append(key)
-            return True
+                raise _deadlock()
+            waiter = _Waiter(tx)
+            self._queues.setdefault(key, deque()).append(waiter)
+        try:
+            while not waiter.granted.wait(_WAIT_SLICE):
+                with self._mutex:
+                    if waiter.granted.is_set():
+                        break
+                    tx.waiting_for = owners.get(key)
+                    if _deadlocked(tx):
+                        self._leave(key, waiter)
+                        raise _deadlock()
+        except BaseException:
+            with self._mutex:
+                if not waiter.granted.is_set():
+                    self._leave(key, waiter)
+                # granted meanwhile: the key is in tx.locked, and goes with the transaction's other locks
+            raise
+        finally:
+            tx.waiting_for = None
+        return True
+
+    def _leave(self, key: bytes, waiter: _Waiter) -> None:
+        """A waiter gives up (deadlock, cancel): out of the key's queue (under the mutex)."""
+        queue = self._queues.get(key)
+        if queue is not None and waiter in queue:
+            queue.remove(waiter)
+            if not queue:
+                del self._queues[key]
 
     def release(self, tx: Any) -> None:
-        """Release every lock ``tx`` holds (at commit or rollback) and wake the waiters."""
+        """Release every lock ``tx`` holds (at commit or rollback), each to the first transaction waiting for it."""
         if not tx.locked:
             return
-        with self._cond:
-            owners = self._owners
+        with self._mutex:
+            owners, queues = self._owners, self._queues
             for key in tx.locked:
-                if owners.get(key) is tx:
+                if owners.get(key) is not tx:
+                    continue
+                queue = queues.get(key)
+                if queue:
+                    waiter = queue.popleft()
+                    if not queue:
+                        del queues[key]
+                    owners[key] = waiter.tx
+                    waiter.tx.locked.append(key)  # here, not by the waiter: a cancel landing as it wakes cannot leak it
+                    waiter.granted.set()
+                else:
                     del owners[key]
             tx.locked = []
-            self._cond.notify_all()
+
+
+def _deadlock() -> SqlError:
+    return SqlError("deadlock detected", sqlstate="40P01", detail="Process waits for a transaction that waits for it.",
+                    hint="See server log for query details.")
 
 
 def _deadlocked(tx: Any) -> bool:
