@@ -657,7 +657,8 @@ def _unmatched(right_rows: Iterable[tuple], matched: set[int], left_width: int) 
 
 @dataclass(eq=False)
 class Aggregate(Node):
-    """GROUP BY: rows grouped by key values; each group's output is its keys then its aggregates."""
+    """GROUP BY: one state per group and aggregate, the input streamed through in batches; each group's output is
+    its keys then its aggregates."""
 
     child: Node = None
     keys: list[Fn] = field(default_factory=list)
@@ -666,42 +667,82 @@ class Aggregate(Node):
 
     def rows(self, env: Env) -> Iterator[tuple]:
         specs = self.aggregates
-        keys = self.keys
-        if not keys:
+        batches = _batches(self.child.rows(env))
+        if not self.keys:
             states = [spec.start() for spec in specs]
-            steps = [(spec.step, s) for spec, s in zip(specs, states)]
-            fast = [spec.fast_loop for spec in specs]
-            if len(specs) == 1 and fast[0] is not None:
-                yield (fast[0](self.child.rows(env), states[0]),)
-                return
-            for row in self.child.rows(env):
-                for step, state in steps:
-                    step(state, row)
-            yield tuple(spec.finish(state) for spec, state in zip(specs, states))
+            pairs = [(spec.fold, state) for spec, state in zip(specs, states)]
+            for batch in batches:
+                for fold, state in pairs:
+                    fold(state, batch)
+            yield tuple([spec.finish(state) for spec, state in zip(specs, states)])
             return
-        groups: dict[Any, tuple[tuple, list[Any]]] = {}
-        single = len(keys) == 1
-        key0 = keys[0]
-        for row in self.child.rows(env):
-            if single:
-                value = key0(row)
-                k = hashable(value)
-            else:
-                value = tuple(f(row) for f in keys)
-                k = tuple(hashable(v) for v in value)
-            group = groups.get(k)
-            if group is None:
-                group = groups[k] = ((value,) if single else value, [spec.start() for spec in specs])
-            for spec, state in zip(specs, group[1]):
-                spec.step(state, row)
-        for values, states in groups.values():
-            yield values + tuple(spec.finish(state) for spec, state in zip(specs, states))
+        key = _group_key(self.keys)
+        single = len(self.keys) == 1
+        folds = [spec.fold for spec in specs]
+        steps = [spec.step for spec in specs]
+        # a group: [its rows of this batch, its key values (its first row's), each aggregate's state], by the
+        # canonical form of its key (hashable: NaN equals NaN, json by its text). Its rows of a batch are None, a
+        # row, or a list of rows: no list for a group's only row, as with many small groups those lists would
+        # outlive their batch in numbers that make the garbage collector work hard.
+        groups: dict[Any, list] = {}
+        for batch in batches:
+            touched = []
+            for row in batch:
+                k = key(row)
+                try:
+                    group = groups.get(k)  # the canonical form but for NaN and json values
+                except TypeError:
+                    group = None
+                if group is None:
+                    canonical = hashable(k) if single else tuple(map(hashable, k))
+                    group = groups.get(canonical)
+                    if group is None:
+                        group = groups[canonical] = [None, (k,) if single else k, [spec.start() for spec in specs]]
+                pending = group[0]
+                if pending is None:
+                    group[0] = row
+                    touched.append(group)
+                elif type(pending) is list:
+                    pending.append(row)
+                else:
+                    group[0] = [pending, row]
+            for group in touched:
+                pending = group[0]
+                if type(pending) is list:
+                    for fold, state in zip(folds, group[2]):
+                        fold(state, pending)
+                else:
+                    for step, state in zip(steps, group[2]):
+                        step(state, pending)
+                group[0] = None
+        for _, shown, states in groups.values():
+            yield shown + tuple([spec.finish(state) for spec, state in zip(specs, states)])
 
     def describe(self) -> str:
         return "HashAggregate" if self.keys else "Aggregate"
 
     def children(self) -> list[Node]:
         return [self.child]
+
+
+_BATCH = 2048  # input rows a grouping holds at once: enough for each group's share of a batch to be folded in C loops
+
+
+def _batches(rows: Iterable[tuple]) -> Iterator[list[tuple]]:
+    """The rows in lists of up to _BATCH."""
+    it = iter(rows)
+    while batch := list(itertools.islice(it, _BATCH)):
+        yield batch
+
+
+def _group_key(keys: list[Fn]) -> Fn:
+    """A row's GROUP BY key: the value of the one key, or the tuple of all of them."""
+    if len(keys) == 1:
+        return keys[0]
+    if len(keys) == 2:
+        first, second = keys
+        return lambda row: (first(row), second(row))
+    return lambda row: tuple([f(row) for f in keys])
 
 
 @dataclass(eq=False)
