@@ -94,6 +94,20 @@ def run_suites(args: argparse.Namespace) -> tuple[list[SuiteReport], str]:
             pg.stop()
 
 
+def _portable(argv: list[str]) -> list[str]:
+    """The command as the report shows it: paths of this machine (--dir, --output, --chart) by their option's name."""
+    out, placeholder = [], {"--dir": "DIR", "--output": "FILE.md", "--chart": "FILE.png"}
+    for i, word in enumerate(argv):
+        name = word.split("=", 1)[0]
+        if name in placeholder and "=" in word:
+            out.append(f"{name}={placeholder[name]}")
+        elif i and argv[i - 1] in placeholder:
+            out.append(placeholder[argv[i - 1]])
+        else:
+            out.append(word)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
@@ -109,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if report.write_chart(results, args.chart):
         link = os.path.relpath(os.path.abspath(args.chart), os.path.dirname(os.path.abspath(args.output)))
         say(f"chart written to {args.chart}")
-    run = report.Run(started.strftime("%Y-%m-%d %H:%M UTC"), " ".join(["python -m benchmarks", *map(shlex.quote, argv)]),
+    run = report.Run(started.strftime("%Y-%m-%d %H:%M UTC"), " ".join(["python -m benchmarks", *map(shlex.quote, _portable(argv))]),
                      machine.describe(args.dir, pg_bindir))
     report.write_report(args.output, report.render(run, reports, link))
     say(f"report written to {args.output}")
