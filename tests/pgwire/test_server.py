@@ -282,17 +282,28 @@ def test_pg_stat_activity_shows_each_session_as_postgres(server, pg) -> None:
     sql = """SELECT state, query, wait_event_type, wait_event, backend_type, xact_start IS NULL, query_start IS NULL, state_change >= query_start
                FROM pg_stat_activity WHERE application_name = 'watched'"""
     seen = []
+
+    def observe(watcher) -> list:
+        """The watched session's row once it waits for its client: a backend shows no wait event for the moment
+        between sending its answer and reading the next message, and a watcher may look just then."""
+        for _ in range(100):
+            rows = watcher.execute(sql).fetchall()
+            if not rows or rows[0][3] is not None:
+                return rows
+            time.sleep(0.01)
+        return rows
+
     for conninfo, watcher in ((server.conninfo(application_name="watched"), psycopg.connect(server.conninfo(), autocommit=True)),
                               (f"host={info.host} port={info.port} user={info.user} dbname=postgres application_name=watched", pg)):
         with psycopg.connect(conninfo, autocommit=True) as watched:
             watched.execute("SELECT 1 AS one")
-            states = [watcher.execute(sql).fetchall()]
+            states = [observe(watcher)]
             watched.execute("BEGIN")
             watched.execute("SELECT 2 AS two")
-            states.append(watcher.execute(sql).fetchall())
+            states.append(observe(watcher))
             with pytest.raises(psycopg.errors.DivisionByZero):
                 watched.execute("SELECT 1 / 0")
-            states.append(watcher.execute(sql).fetchall())
+            states.append(observe(watcher))
             watched.execute("ROLLBACK")
         if watcher is not pg:
             watcher.close()
