@@ -208,21 +208,19 @@ def _julian_date(year: int, month: int, day: int, text: str) -> int:
 # The ISO form every client and COPY writes: ``2026-01-01 12:34:56[.fraction][+hh[:mm]]``, read without the general
 # parser. Anything else (and any field out of its range) takes the general path, which also reports the errors.
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T]([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d{1,6}))?(?:([+-])(0\d|1[0-5])(?::?([0-5]\d))?)?\Z")
-_ORDINAL_2000 = 730120  # date(2000, 1, 1).toordinal(): PostgreSQL's epoch
-_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _iso_timestamp(text: str, with_zone: bool) -> int | None:
     """The common ISO form's value (UTC for timestamptz), or None for the general parser (no offset given to a
-    timestamptz: the session's zone, whose offset depends on the date; a day that may not exist; other forms)."""
+    timestamptz: the session's zone, whose offset depends on the date; a day that does not exist; other forms)."""
     match = _ISO.match(text)
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
     year, month, day = int(year), int(month), int(day)
-    if year < 1 or not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month] or month == 2 and day == 29 or with_zone and sign is None:
+    if year < 1 or not 1 <= month <= 12 or not 1 <= day <= _days_in_month(year, month) or with_zone and sign is None:
         return None
-    days = datetime(year, month, day).toordinal() - _ORDINAL_2000
+    days = date2j(year, month, day) - POSTGRES_EPOCH_JDATE
     value = days * USECS_PER_DAY + ((int(hour) * 60 + int(minute)) * 60 + int(second)) * 1_000_000
     if fraction is not None:
         value += int(fraction.ljust(6, "0"))
