@@ -29,7 +29,7 @@ from engine.expr import AGGREGATE_NAMES, Column, Env, Scope
 from engine.parse import POSTGRES, Utility, parse_expression
 from engine.select import Planner
 from engine.session import Result, Session, now_us
-from engine.tables import TableInfo, unique_violation, write_row
+from engine.tables import TableInfo, key_violation, write_row
 from engine.transaction import RetryStatement, Transaction
 from engine.types import SqlType
 
@@ -769,8 +769,7 @@ class _Inserter:
         writes = tx.writes
         for (key, row), stored in zip(ready, taken):
             if (writes[key] if key in writes else stored) is not None:
-                name = next((i.name for i in info.indexes if i.index.primary), f"{info.name}_pkey")
-                raise unique_violation(info, name, info.pk_positions, row)
+                raise key_violation(info, row)
             write_row(tx, info, None, None, key, row, key_free=True)
         return len(ready)
 

@@ -163,14 +163,19 @@ def unique_violation(info: TableInfo, name: str, positions: Sequence[int], row: 
     return error
 
 
+def key_violation(info: TableInfo, row: Sequence[Any]) -> SqlError:
+    """23505 for a row whose primary key is taken."""
+    name = next((i.name for i in info.indexes if i.index.primary), f"{info.name}_pkey")
+    return unique_violation(info, name, info.pk_positions, row)
+
+
 def write_row(tx: Any, info: TableInfo, old_key: bytes | None, old: Sequence[Any] | None, new_key: bytes | None, new: Sequence[Any] | None,
               key_free: bool = False) -> None:
     """Buffer the writes that replace row ``old`` (at ``old_key``) by ``new`` (at ``new_key``), index
     entries included; either side may be None. 23505 if the new row's key or a unique key is taken
     (``key_free``: the caller has checked that ``new_key`` is)."""
     if new is not None and new_key != old_key and not key_free and tx.get(new_key) is not None:
-        name = next((i.name for i in info.indexes if i.index.primary), f"{info.name}_pkey")
-        raise unique_violation(info, name, info.pk_positions, new)
+        raise key_violation(info, new)
     for index in info.indexes:
         if index.index.primary:
             continue
