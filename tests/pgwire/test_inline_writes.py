@@ -8,7 +8,6 @@ thread, where it waits as PostgreSQL's backend would. The client sees one answer
 
 from __future__ import annotations
 
-import struct
 import threading
 
 import psycopg
@@ -18,22 +17,11 @@ from engine.database import open_database, release_database
 from engine.session import Session
 from pgwire import messages as m
 from pgwire.protocol import Protocol
-
-
-def _frame(kind: bytes, payload: bytes = b"") -> bytes:
-    return kind + struct.pack("!i", len(payload) + 4) + payload
-
-
-def _query(sql: str) -> list[tuple[bytes, bytes]]:
-    return m.split_frames(bytearray(_frame(b"Q", sql.encode() + b"\x00")))
+from tests.pgwire.frames import EXECUTE, SYNC, batch, bind, frame, query
 
 
 def _extended(statement: bytes, values: list[bytes]) -> list[tuple[bytes, bytes]]:
-    bind = b"\x00" + statement + b"\x00" + struct.pack("!hh", 1, 0) + struct.pack("!h", len(values))
-    for value in values:
-        bind += struct.pack("!i", len(value)) + value
-    bind += struct.pack("!h", 0)
-    return m.split_frames(bytearray(_frame(b"B", bind) + _frame(b"E", b"\x00" + struct.pack("!i", 0)) + _frame(b"S")))
+    return batch(bind(statement, values), EXECUTE, SYNC)
 
 
 @pytest.fixture()
@@ -49,66 +37,61 @@ def db(tmp_path):
 
 def _wire(database) -> Protocol:
     wire = Protocol(Session(database), lambda data: None)
-    prepare = m.split_frames(bytearray(_frame(b"P", b"add\x00UPDATE accounts SET balance = balance + $1 WHERE id = $2\x00\x00\x00")
-                                       + _frame(b"S")))
+    prepare = batch(frame(b"P", b"add\x00UPDATE accounts SET balance = balance + $1 WHERE id = $2\x00\x00\x00"), SYNC)
     assert wire.process(prepare).endswith(m.READY["I"])
     return wire
 
 
 def test_a_point_write_in_a_block_runs_inline(db):
     wire = _wire(db)
-    assert wire.answer_inline(_query("BEGIN")) is not None
+    assert wire.answer_inline(query("BEGIN")) is not None
     out = wire.answer_inline(_extended(b"add", [b"5", b"1"]))
     assert out is not None and b"UPDATE 1" in out and out.endswith(m.READY["T"]) and not wire.deferred
-    assert wire.answer_inline(_query("UPDATE accounts SET balance = balance + 1 WHERE id = 2")).endswith(m.READY["T"])
-    assert wire.answer_inline(_query("COMMIT")) is None  # a commit waits for fsync: never inline
-    wire.process(_query("COMMIT"))
+    assert wire.answer_inline(query("UPDATE accounts SET balance = balance + 1 WHERE id = 2")).endswith(m.READY["T"])
+    assert wire.answer_inline(query("COMMIT")) is None  # a commit waits for fsync: never inline
+    wire.process(query("COMMIT"))
     assert Session(db).execute("SELECT balance FROM accounts ORDER BY id")[0].rows == [(105,), (201,)]
 
 
 def test_outside_a_block_a_write_is_not_inline(db):
     wire = _wire(db)
     assert wire.answer_inline(_extended(b"add", [b"5", b"1"])) is None  # Sync commits it
-    assert wire.answer_inline(_query("UPDATE accounts SET balance = 0 WHERE id = 1")) is None
+    assert wire.answer_inline(query("UPDATE accounts SET balance = 0 WHERE id = 1")) is None
 
 
 @pytest.mark.parametrize("protocol", ["extended", "simple"])
 def test_a_write_that_would_wait_for_a_lock_goes_to_a_worker(db, protocol):
     holder, waiter = _wire(db), _wire(db)
-    holder.process(_query("BEGIN; UPDATE accounts SET balance = balance * 2 WHERE id = 1"))
-    waiter.answer_inline(_query("BEGIN"))
-    batch = _extended(b"add", [b"7", b"1"]) if protocol == "extended" else _query("UPDATE accounts SET balance = balance + 7 WHERE id = 1")
-    out = waiter.answer_inline(batch)
-    assert out is not None and b"UPDATE" not in out and wire_deferred(waiter) == batch[len(batch) - len(waiter.deferred):]
+    holder.process(query("BEGIN; UPDATE accounts SET balance = balance * 2 WHERE id = 1"))
+    waiter.answer_inline(query("BEGIN"))
+    frames = _extended(b"add", [b"7", b"1"]) if protocol == "extended" else query("UPDATE accounts SET balance = balance + 7 WHERE id = 1")
+    out = waiter.answer_inline(frames)
+    assert out is not None and b"UPDATE" not in out and list(waiter.deferred) == frames[len(frames) - len(waiter.deferred):]
     deferred, waiter.deferred = waiter.deferred, ()
     result: list[bytes] = []
     worker = threading.Thread(target=lambda: result.append(waiter.process(deferred)))
     worker.start()
     worker.join(0.3)
     assert worker.is_alive()  # waiting for the holder's lock, on its own thread
-    holder.process(_query("COMMIT"))
+    holder.process(query("COMMIT"))
     worker.join(10)
     assert b"UPDATE 1" in result[0] and result[0].endswith(m.READY["T"])
-    waiter.process(_query("COMMIT"))
+    waiter.process(query("COMMIT"))
     assert Session(db).execute("SELECT balance FROM accounts WHERE id = 1")[0].rows == [(207,)]  # (100 * 2) + 7: the committed row
-
-
-def wire_deferred(wire: Protocol) -> list:
-    return list(wire.deferred)
 
 
 def test_a_sequence_block_is_logged_on_a_worker_without_losing_values(db):
     wire = _wire(db)
-    wire.answer_inline(_query("BEGIN"))
+    wire.answer_inline(query("BEGIN"))
     deferred = 0
     for i in range(70):
-        out = wire.answer_inline(_query(f"INSERT INTO events (note) VALUES ('e{i}')"))
+        out = wire.answer_inline(query(f"INSERT INTO events (note) VALUES ('e{i}')"))
         if wire.deferred:
             deferred += 1
             frames, wire.deferred = wire.deferred, ()
             out += wire.process(frames)
         assert b"INSERT 0 1" in out
-    wire.process(_query("COMMIT"))
+    wire.process(query("COMMIT"))
     assert deferred == 3  # values 1, 33 and 65 each log a block of 32
     assert Session(db).execute("SELECT min(id), max(id), count(*) FROM events")[0].rows == [(1, 70, 70)]
 

@@ -17,26 +17,7 @@ from engine.database import open_database, release_database
 from engine.session import Session
 from pgwire import messages as m
 from pgwire.protocol import Protocol
-
-
-def _frame(kind: bytes, payload: bytes = b"") -> bytes:
-    return kind + struct.pack("!i", len(payload) + 4) + payload
-
-
-def _bind(statement: bytes, values: list[bytes | None], param_format: int = 0, result_format: int | None = None,
-          portal: bytes = b"") -> bytes:
-    payload = portal + b"\x00" + statement + b"\x00" + struct.pack("!hh", 1, param_format) + struct.pack("!h", len(values))
-    for value in values:
-        payload += struct.pack("!i", -1) if value is None else struct.pack("!i", len(value)) + value
-    payload += struct.pack("!h", 0) if result_format is None else struct.pack("!hh", 1, result_format)
-    return _frame(b"B", payload)
-
-
-def _batch(*parts: bytes) -> list[tuple[bytes, bytes]]:
-    return m.split_frames(bytearray(b"".join(parts)))
-
-
-DESCRIBE, EXECUTE, SYNC = _frame(b"D", b"P\x00"), _frame(b"E", b"\x00" + struct.pack("!i", 0)), _frame(b"S")
+from tests.pgwire.frames import DESCRIBE, EXECUTE, SYNC, batch, bind, frame
 
 
 @pytest.fixture()
@@ -46,50 +27,50 @@ def protocol(tmp_path):
     session.execute("CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance numeric(12, 2), opened date)")
     session.execute("INSERT INTO accounts VALUES (1, 'ada', 10.50, '2024-01-02'), (2, NULL, -3, NULL), (3, 'grace', 0, '1999-12-31')")
     wire = Protocol(session, lambda data: None)
-    prepare = _batch(_frame(b"P", b"by_id\x00SELECT owner, balance, opened FROM accounts WHERE id = $1\x00" + struct.pack("!hI", 1, 23)),
-                     _frame(b"P", b"star\x00SELECT * FROM accounts WHERE id = $1\x00\x00\x00"), SYNC)
+    prepare = batch(frame(b"P", b"by_id\x00SELECT owner, balance, opened FROM accounts WHERE id = $1\x00" + struct.pack("!hI", 1, 23)),
+                     frame(b"P", b"star\x00SELECT * FROM accounts WHERE id = $1\x00\x00\x00"), SYNC)
     assert wire.process(prepare).endswith(m.READY["I"])
     yield wire
     release_database(db)
 
 
-@pytest.mark.parametrize("batch", [
-    [_bind(b"by_id", [b"1"]), DESCRIBE, EXECUTE, SYNC],
-    [_bind(b"by_id", [b"2"]), DESCRIBE, EXECUTE, SYNC],
-    [_bind(b"by_id", [b"42"]), DESCRIBE, EXECUTE, SYNC],
-    [_bind(b"by_id", [None]), DESCRIBE, EXECUTE, SYNC],
-    [_bind(b"by_id", [b"3"]), EXECUTE, SYNC],
-    [_bind(b"by_id", [struct.pack("!i", 1)], param_format=1, result_format=1), DESCRIBE, EXECUTE, SYNC],
-    [_bind(b"star", [b"3"], result_format=1), DESCRIBE, EXECUTE, SYNC],
-    [_bind(b"by_id", [b"x"]), DESCRIBE, EXECUTE, SYNC],
-    [_bind(b"by_id", [b"99999999999"]), DESCRIBE, EXECUTE, SYNC],
-    [_bind(b"by_id", [b"1"], portal=b"named"), _frame(b"D", b"Pnamed\x00"), _frame(b"E", b"named\x00" + struct.pack("!i", 0)), SYNC],
-    [_bind(b"by_id", [b"1"]), DESCRIBE, _frame(b"E", b"\x00" + struct.pack("!i", 1)), SYNC],
-    [_bind(b"nosuch", [b"1"]), DESCRIBE, EXECUTE, SYNC],
+@pytest.mark.parametrize("messages", [
+    [bind(b"by_id", [b"1"]), DESCRIBE, EXECUTE, SYNC],
+    [bind(b"by_id", [b"2"]), DESCRIBE, EXECUTE, SYNC],
+    [bind(b"by_id", [b"42"]), DESCRIBE, EXECUTE, SYNC],
+    [bind(b"by_id", [None]), DESCRIBE, EXECUTE, SYNC],
+    [bind(b"by_id", [b"3"]), EXECUTE, SYNC],
+    [bind(b"by_id", [struct.pack("!i", 1)], param_format=1, result_format=1), DESCRIBE, EXECUTE, SYNC],
+    [bind(b"star", [b"3"], result_format=1), DESCRIBE, EXECUTE, SYNC],
+    [bind(b"by_id", [b"x"]), DESCRIBE, EXECUTE, SYNC],
+    [bind(b"by_id", [b"99999999999"]), DESCRIBE, EXECUTE, SYNC],
+    [bind(b"by_id", [b"1"], portal=b"named"), frame(b"D", b"Pnamed\x00"), frame(b"E", b"named\x00" + struct.pack("!i", 0)), SYNC],
+    [bind(b"by_id", [b"1"]), DESCRIBE, frame(b"E", b"\x00" + struct.pack("!i", 1)), SYNC],
+    [bind(b"nosuch", [b"1"]), DESCRIBE, EXECUTE, SYNC],
 ], ids=["row", "nulls", "no-row", "null-key", "no-describe", "binary", "star-binary", "bad-text", "out-of-range",
         "named-portal", "row-limit", "unknown-statement"])
-def test_one_step_answer_equals_the_handlers_answer(protocol, batch, request) -> None:
-    data = b"".join(batch)
-    protocol.process(_batch(data))  # both paths then start from the statement as the handlers leave it
-    one_step = protocol._point_read(_batch(data))
-    handled = protocol.process(_batch(data))
+def test_one_step_answer_equals_the_handlers_answer(protocol, messages, request) -> None:
+    data = b"".join(messages)
+    protocol.process(batch(data))  # both paths then start from the statement as the handlers leave it
+    one_step = protocol._point_read(batch(data))
+    handled = protocol.process(batch(data))
     if request.node.callspec.id in ("row", "nulls", "no-row", "null-key", "no-describe", "binary", "star-binary"):
         assert one_step == handled
     else:
         assert one_step is None  # anything else is left to the handlers
-        assert (protocol.answer_inline(_batch(data)) or protocol.process(_batch(data))) == handled
+        assert (protocol.answer_inline(batch(data)) or protocol.process(batch(data))) == handled
     assert protocol.session.tx is None and "" not in protocol.session.portals
 
 
 def test_one_step_path_is_not_taken_inside_a_transaction(protocol) -> None:
-    protocol.process(_batch(_frame(b"Q", b"BEGIN\x00")))
-    protocol.process(_batch(_frame(b"Q", b"UPDATE accounts SET owner = 'lovelace' WHERE id = 1\x00")))
-    batch = b"".join([_bind(b"by_id", [b"1"]), DESCRIBE, EXECUTE, SYNC])
-    protocol.process(_batch(batch))
-    answer = protocol.answer_inline(_batch(batch))
+    protocol.process(batch(frame(b"Q", b"BEGIN\x00")))
+    protocol.process(batch(frame(b"Q", b"UPDATE accounts SET owner = 'lovelace' WHERE id = 1\x00")))
+    data = b"".join([bind(b"by_id", [b"1"]), DESCRIBE, EXECUTE, SYNC])
+    protocol.process(batch(data))
+    answer = protocol.answer_inline(batch(data))
     assert answer is not None and b"lovelace" in answer and answer.endswith(m.READY["T"])
-    protocol.process(_batch(_frame(b"Q", b"ROLLBACK\x00")))
-    assert b"ada" in protocol.answer_inline(_batch(batch))
+    protocol.process(batch(frame(b"Q", b"ROLLBACK\x00")))
+    assert b"ada" in protocol.answer_inline(batch(data))
 
 
 @pytest.fixture()
