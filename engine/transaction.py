@@ -59,8 +59,7 @@ class Transaction:
         writes = self.writes
         if key in writes:
             return writes[key]
-        entry = self.store.get(key, self.snapshot)
-        return None if entry is None else entry.value
+        return self.store.value(key, self.snapshot)
 
     def get_many(self, keys: list[bytes]) -> list[bytes | None]:
         """``get`` of each key, the stored ones read in one pass."""

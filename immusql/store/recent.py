@@ -1,4 +1,4 @@
-"""Writes acknowledged but not yet applied by the index process, kept in memory for point reads.
+"""Versions of lately written keys, kept in memory for point reads.
 
 A commit is acknowledged once it is durable in the log; the index process applies it a
 moment later. A point read of a key written since would otherwise wait for that (a round
@@ -7,7 +7,13 @@ one wrote. ``Recent`` holds the versions of transactions after ``floor`` until t
 applied them: a key with a version here is answered from it, any other key from the index,
 which has applied every transaction that wrote that key up to the target.
 
-Memory is bounded: a transaction that would take the kept values over ``budget`` bytes is
+Once applied, the newest version of each of the last ``retain`` keys written stays here too
+(small values only): the keys a workload updates again and again (a counter, a branch
+balance) are read from memory, not from index pages the index process has just rewritten,
+which are slow to reach. Every version of a key after its oldest kept one is kept, so a
+version found here is the newest at or before the target.
+
+Memory is bounded: a transaction that would take the pending values over ``budget`` bytes is
 not kept, nor is anything before it: ``floor`` moves up to it, and a reader waits for the index
 to pass ``floor`` before trusting what is here.
 """
@@ -15,21 +21,25 @@ to pass ``floor`` before trusting what is here.
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 
 Version = tuple[int, "bytes | None"]  # (tx id, value; None for a deletion)
+_RETAINED_SIZE = 1024  # a key and value up to this many bytes may stay once applied
 
 
 class Recent:
-    """Versions of keys in transactions after ``floor`` not yet applied by the index; thread-safe."""
+    """Versions of keys in transactions after ``floor`` not yet applied by the index, and the applied newest version
+    of lately written keys; thread-safe."""
 
-    def __init__(self, floor: int, budget: int = 16 << 20) -> None:
+    def __init__(self, floor: int, budget: int = 16 << 20, retain: int = 4096) -> None:
         self.floor = floor  # every transaction up to here is in the index, or will be waited for
         self.budget = budget
+        self.retain = retain
         self._versions: dict[bytes, tuple[Version, ...]] = {}  # oldest first; replaced whole, so readers need no lock
-        self._log: deque[tuple[int, Sequence[bytes], int]] = deque()  # (tx id, keys, bytes) in commit order
-        self._bytes = 0
+        self._log: deque[tuple[int, Sequence[bytes], int]] = deque()  # (tx id, keys, bytes) of pending txs, in order
+        self._bytes = 0  # of the pending versions
+        self._retained: OrderedDict[bytes, None] = OrderedDict()  # keys with an applied version here, last written last
         self._lock = threading.Lock()
 
     def add(self, tx_id: int, ops: Sequence[tuple[bytes, bytes | None]]) -> None:
@@ -42,6 +52,7 @@ class Recent:
                 self.floor = tx_id
                 self._versions = {}
                 self._log.clear()
+                self._retained.clear()
                 self._bytes = 0
                 return
             versions = self._versions
@@ -51,21 +62,39 @@ class Recent:
             self._bytes += size
 
     def applied(self, watermark: int) -> None:
-        """The index has applied every transaction up to ``watermark``: forget their versions."""
+        """The index has applied every transaction up to ``watermark``: forget their versions but the newest of
+        each small key, and keep ``retain`` keys' at most."""
         log = self._log
         if not log or log[0][0] > watermark:
             return
         with self._lock:
-            versions = self._versions
+            versions, retained = self._versions, self._retained
             while log and log[0][0] <= watermark:
                 _, keys, size = log.popleft()
                 self._bytes -= size
                 for key in keys:
-                    kept = tuple(v for v in versions.get(key, ()) if v[0] > watermark)
-                    if kept:
-                        versions[key] = kept
+                    kept = versions.get(key, ())
+                    pending = tuple(v for v in kept if v[0] > watermark)
+                    if len(pending) == len(kept):
+                        continue  # its applied versions went with an earlier transaction of this batch
+                    newest = kept[len(kept) - len(pending) - 1]
+                    if len(key) + len(newest[1] or b"") <= _RETAINED_SIZE:
+                        versions[key] = (newest, *pending)
+                        retained[key] = None
+                        retained.move_to_end(key)
                     else:
-                        versions.pop(key, None)
+                        retained.pop(key, None)
+                        if pending:
+                            versions[key] = pending
+                        else:
+                            versions.pop(key, None)
+            while len(retained) > self.retain:
+                key = retained.popitem(last=False)[0]
+                pending = tuple(v for v in versions.get(key, ()) if v[0] > watermark)
+                if pending:
+                    versions[key] = pending
+                else:
+                    versions.pop(key, None)
 
     def find(self, key: bytes, target: int) -> tuple[Version, int, int] | None:
         """The newest version of ``key`` at or before tx ``target`` kept here, its 0-based place among the kept

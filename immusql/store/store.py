@@ -505,16 +505,7 @@ class Store:
         target = self._committed if at_tx is None else self._as_of(at_tx)
         if self._indexed >= target:
             return self._index.get(key, at_tx)
-        recent = self._recent
-        while True:
-            floor = recent.floor
-            if self._indexed < floor:
-                self.wait_indexed(min(floor, target))
-            if self._indexed >= target:
-                return self._index.get(key, at_tx)
-            found = recent.find(key, target)
-            if recent.floor == floor:
-                break
+        found = self._kept(key, target)
         if found is None:
             return self._index.get(key, target)
         (tx_id, value), place, oldest = found
@@ -522,6 +513,27 @@ class Store:
             return None
         before = self._index.get(key, oldest - 1, include_deleted=True) if oldest > 1 else None
         return Entry(key, value, tx_id, (before.revision if before is not None else 0) + place + 1, False)
+
+    def value(self, key: bytes, at_tx: int | None = None) -> bytes | None:
+        """``get``'s value alone (None if absent or deleted): all a SQL read needs. A key written lately is answered
+        from memory (store.recent) without the index, and without the index lookup a revision would take."""
+        target = self._committed if at_tx is None else self._as_of(at_tx)
+        found = self._kept(key, target)
+        if found is None:
+            entry = self._index.get(key, target)
+            return None if entry is None else entry.value
+        return found[0][1]
+
+    def _kept(self, key: bytes, target: int) -> tuple | None:
+        """Recent.find for ``key`` at ``target``, once the index has passed the floor below which nothing is kept."""
+        recent = self._recent
+        while True:
+            floor = recent.floor
+            if self._indexed < floor:
+                self.wait_indexed(min(floor, target))
+            found = recent.find(key, target)
+            if recent.floor == floor:
+                return found
 
     def get_many(self, keys: Sequence[bytes], at_tx: int | None = None) -> list[Entry | None]:
         """``get`` of each key, as of one transaction, in one pass over the index (a bulk insert's uniqueness checks)."""
