@@ -62,8 +62,8 @@ class Recent:
             self._bytes += size
 
     def applied(self, watermark: int) -> None:
-        """The index has applied every transaction up to ``watermark``: forget their versions but the newest of
-        each small key, and keep ``retain`` keys' at most."""
+        """The index has applied every transaction up to ``watermark``: forget their versions, except the newest
+        version of each small key, kept for the last ``retain`` keys written."""
         log = self._log
         if not log or log[0][0] > watermark:
             return
@@ -76,7 +76,7 @@ class Recent:
                     kept = versions.get(key, ())
                     pending = tuple(v for v in kept if v[0] > watermark)
                     if len(pending) == len(kept):
-                        continue  # its applied versions went with an earlier transaction of this batch
+                        continue  # none applied here: done with an earlier transaction of this batch, or evicted
                     newest = kept[len(kept) - len(pending) - 1]
                     if len(key) + len(newest[1] or b"") <= _RETAINED_SIZE:
                         versions[key] = (newest, *pending)
