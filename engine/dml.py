@@ -278,7 +278,7 @@ def plan_insert(node: exp.Insert, session: Any, planner: Planner) -> Callable[[E
             key = info.row_key(row) if info.row_key is not None else info.rowid_key(env.tx.sequence_call("nextval_oid", table.rowid_sequence))
             result = None
             try:
-                write_row(tx, info, None, None, key, row, key_free=info.row_key is None)  # a new row id is free, as in COPY
+                write_row(tx, info, None, None, key, row)
             except SqlError as error:
                 if conflict is None or error.sqlstate != "23505" or not conflict.matches(error):
                     raise

@@ -173,8 +173,9 @@ def write_row(tx: Any, info: TableInfo, old_key: bytes | None, old: Sequence[Any
               key_free: bool = False) -> None:
     """Buffer the writes that replace row ``old`` (at ``old_key``) by ``new`` (at ``new_key``), index
     entries included; either side may be None. 23505 if the new row's key or a unique key is taken
-    (``key_free``: the caller has checked that ``new_key`` is)."""
-    if new is not None and new_key != old_key and not key_free and tx.get(new_key) is not None:
+    (``key_free``: the caller has checked that ``new_key`` is). A table without a primary key needs no check: its
+    new keys are row ids fresh from its hidden sequence, which SQL cannot reach and which logs its blocks before use."""
+    if new is not None and new_key != old_key and not key_free and info.row_key is not None and tx.get(new_key) is not None:
         raise key_violation(info, new)
     for index in info.indexes:
         if index.index.primary:
