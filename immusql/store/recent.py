@@ -13,8 +13,8 @@ balance) are read from memory, not from index pages the index process has just r
 which are slow to reach. Every version of a key after its oldest kept one is kept, so a
 version found here is the newest at or before the target.
 
-Memory is bounded: a transaction that would take the pending values over ``budget`` bytes is
-not kept, nor is anything before it: ``floor`` moves up to it, and a reader waits for the index
+Memory is bounded: a transaction that would take the pending values over ``budget`` bytes, or
+that writes more than ``largest`` keys, is not kept, nor is anything before it: ``floor`` moves up to it, and a reader waits for the index
 to pass ``floor`` before trusting what is here.
 """
 
@@ -32,10 +32,11 @@ class Recent:
     """Versions of keys in transactions after ``floor`` not yet applied by the index, and the applied newest version
     of lately written keys; thread-safe."""
 
-    def __init__(self, floor: int, budget: int = 16 << 20, retain: int = 4096) -> None:
+    def __init__(self, floor: int, budget: int = 16 << 20, retain: int = 4096, largest: int = 4096) -> None:
         self.floor = floor  # every transaction up to here is in the index, or will be waited for
         self.budget = budget
         self.retain = retain
+        self.largest = largest  # a transaction writing more keys is not kept (a bulk load: reads of it wait for the index)
         self._versions: dict[bytes, tuple[Version, ...]] = {}  # oldest first; replaced whole, so readers need no lock
         self._log: deque[tuple[int, Sequence[bytes], int]] = deque()  # (tx id, keys, bytes) of pending txs, in order
         self._bytes = 0  # of the pending versions
@@ -44,11 +45,13 @@ class Recent:
 
     def add(self, tx_id: int, ops: Sequence[tuple[bytes, bytes | None]]) -> None:
         """Keep the writes of acknowledged transaction ``tx_id`` (called in commit order, before it is visible)."""
-        size = sum(len(key) + (len(value) if value is not None else 0) for key, value in ops)
+        large = len(ops) > self.largest
+        size = 0 if large else sum(len(key) + (len(value) if value is not None else 0) for key, value in ops)
         with self._lock:
-            if self._bytes + size > self.budget:
+            if large or self._bytes + size > self.budget:
                 # Not kept, and what is kept goes too (a later version of a key would be missing from it):
-                # readers wait for the index to apply everything up to here.
+                # readers wait for the index to apply everything up to here. A bulk load is not worth keeping:
+                # forgetting most of it once applied would cost more than the reads it could answer.
                 self.floor = tx_id
                 self._versions = {}
                 self._log.clear()

@@ -88,3 +88,19 @@ def test_reads_of_kept_versions_match_the_index(open_store):
         store.wait_indexed()
         entry = store._index.get(key, at)
         assert seen == (entry.value if entry is not None else None), (key, at)
+
+
+def test_a_transaction_of_more_keys_than_the_largest_kept_is_not_kept():
+    recent = Recent(floor=0, largest=3)
+    recent.add(1, [(b"a", b"1")])
+    recent.add(2, [(b"a", b"2"), (b"b", b"1"), (b"c", b"1"), (b"d", b"1")])  # a bulk load: readers wait for the index
+    assert recent.floor == 2 and recent.find(b"a", 2) is None and recent.find(b"a", 1) is None
+    recent.add(3, [(b"a", b"3"), (b"b", b"2"), (b"c", b"2")])
+    assert recent.find(b"a", 3) == ((3, b"3"), 0, 3)
+
+
+def test_a_read_of_a_bulk_load_waits_for_the_index(store):
+    store.commit([(b"k", b"old")])
+    tx = store.commit([(b"k%05d" % i, b"%d" % i) for i in range(store._recent.largest + 1)] + [(b"k", b"new")])
+    assert store._recent.floor == tx
+    assert store.value(b"k") == b"new" and store.value(b"k", tx - 1) == b"old" and store.value(b"k04096") == b"4096"
