@@ -5,12 +5,17 @@ going ahead and one failing at commit. Waiters of a key queue in arrival order, 
 release hands the key to the first of them: one thread wakes, not every waiter of every
 key. Waiting for a transaction that waits (through any chain) for the waiter is a
 deadlock: the waiter gets 40P01, as in PostgreSQL.
+
+A statement run where it must not block (the server's event loop) does not wait in a
+thread: its wait is queued like any other and it raises WouldWait carrying it (Parked);
+the caller is called back when the key is granted, and runs the statement again.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +26,47 @@ _WAIT_SLICE = 0.05  # waits are sliced so that a cancel (an exception raised int
 
 class WouldWait(Exception):
     """A statement run where it must not wait (a server's event loop) met a lock held by another transaction, or
-    needs to log a sequence block: its writes are undone and it runs again where it may wait."""
+    needs to log a sequence block: its writes are undone and it runs again, once ``parked`` (its queued lock
+    wait) is granted, or where it may wait (no ``parked``)."""
+
+    def __init__(self, parked: Parked | None = None) -> None:
+        super().__init__()
+        self.parked = parked
 
 
 @dataclass(eq=False, slots=True)
 class _Waiter:
     tx: Any
     granted: threading.Event = field(default_factory=threading.Event)
+    wake: Callable[[], None] | None = None  # a parked wait's, called on the releasing thread once granted
+
+
+@dataclass(eq=False, slots=True)
+class Parked:
+    """A lock wait queued without a thread to block in: ``on_grant`` says what to call when the key is granted."""
+
+    table: LockTable
+    key: bytes
+    waiter: _Waiter
+
+    def on_grant(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` (on whichever thread grants the key; now if it already has been)."""
+        with self.table._mutex:
+            if not self.waiter.granted.is_set():
+                self.waiter.wake = wake
+                return
+        wake()
+
+    def cancel(self) -> bool:
+        """Give up the wait (a cancel, a lost connection); False if the key was granted first (``wake`` is due)."""
+        table = self.table
+        with table._mutex:
+            if self.waiter.granted.is_set():
+                return False
+            table._leave(self.key, self.waiter)
+            table._parked.pop(self.waiter.tx, None)
+            self.waiter.tx.waiting_for = None
+            return True
 
 
 class LockTable:
@@ -36,10 +75,14 @@ class LockTable:
     def __init__(self) -> None:
         self._owners: dict[bytes, Any] = {}
         self._queues: dict[bytes, deque[_Waiter]] = {}
+        self._parked: dict[Any, Parked] = {}  # transaction -> its parked wait
         self._mutex = threading.Lock()
 
     def acquire(self, key: bytes, tx: Any) -> bool:
-        """Lock ``key`` for ``tx``, waiting while another transaction holds it; True if ``tx`` had to wait."""
+        """Lock ``key`` for ``tx``, waiting while another transaction holds it; True if ``tx`` had to wait.
+
+        Where ``tx``'s session may not wait, the wait is queued and WouldWait raised with it (see Parked).
+        """
         owners = self._owners
         if owners.get(key) is tx:
             return False
@@ -48,14 +91,15 @@ class LockTable:
             if owner is tx:
                 tx.locked.append(key)
                 return False
-            if tx.session is not None and not tx.session.may_wait:
-                raise WouldWait()
             tx.waiting_for = owner
             if _deadlocked(tx):
                 tx.waiting_for = None
                 raise _deadlock()
             waiter = _Waiter(tx)
             self._queues.setdefault(key, deque()).append(waiter)
+            if tx.session is not None and not tx.session.may_wait:
+                parked = self._parked[tx] = Parked(self, key, waiter)
+                raise WouldWait(parked)
         try:
             while not waiter.granted.wait(_WAIT_SLICE):
                 with self._mutex:
@@ -84,10 +128,15 @@ class LockTable:
                 del self._queues[key]
 
     def release(self, tx: Any) -> None:
-        """Release every lock ``tx`` holds (at commit or rollback), each to the first transaction waiting for it."""
-        if not tx.locked:
+        """Release every lock ``tx`` holds (at commit or rollback), each to the first transaction waiting for it; a
+        parked wait of ``tx`` is given up."""
+        if not tx.locked and tx not in self._parked:
             return
+        wakes = []
         with self._mutex:
+            parked = self._parked.pop(tx, None)
+            if parked is not None and not parked.waiter.granted.is_set():
+                self._leave(parked.key, parked.waiter)
             owners, queues = self._owners, self._queues
             for key in tx.locked:
                 if owners.get(key) is not tx:
@@ -100,9 +149,18 @@ class LockTable:
                     owners[key] = waiter.tx
                     waiter.tx.locked.append(key)  # here, not by the waiter: a cancel landing as it wakes cannot leak it
                     waiter.granted.set()
+                    if waiter.wake is not None or waiter.tx in self._parked:
+                        self._parked.pop(waiter.tx, None)
+                        waiter.tx.waiting_for = None
+                        if waiter.wake is not None:
+                            wakes.append(waiter.wake)
+                    for behind in queue or ():
+                        behind.tx.waiting_for = waiter.tx  # parked waiters do not look again: deadlock checks walk this
                 else:
                     del owners[key]
             tx.locked = []
+        for wake in wakes:
+            wake()
 
 
 def _deadlock() -> SqlError:

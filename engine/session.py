@@ -194,6 +194,7 @@ class Session:
         self.may_wait = True  # False there too: a lock wait or a sequence's fsync raises WouldWait instead
         self._cancel_lock = threading.Lock()
         self._running: int | None = None  # thread id of the statement cancel() may interrupt
+        self.cancel_pending = False  # the next statement to run fails with 57014
         self._cancel_sent = False
 
     # -- what planners ask of a session ----------------------------------------------------
@@ -453,6 +454,9 @@ class Session:
 
     def _interruptible(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn`` where cancel() may interrupt it; commits run outside, so they are never torn."""
+        if self.cancel_pending:  # canceled while its lock wait was parked (pgwire.server): fails as it starts again
+            self.cancel_pending = False
+            raise QueryCanceled()
         if not self.interruptible:
             return fn(*args)
         with self._cancel_lock:

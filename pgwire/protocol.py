@@ -17,7 +17,7 @@ from typing import Any
 from engine.arrays import array_type
 from engine.errors import SqlError
 from engine.expr import Column
-from engine.locks import WouldWait
+from engine.locks import Parked, WouldWait
 from engine.parse import Utility
 from engine.session import REPORTED_SETTINGS, Portal, Result, Session, Shaped, Statement
 from engine.types import BY_NAME, SqlType
@@ -46,7 +46,8 @@ class Protocol:
         self.settings_touched = False  # a statement that may have changed a reported setting ran since the last ReadyForQuery
         self._row_codecs: dict[tuple, tuple[Any, Callable, list[codecs.Field]]] = {}
         self._shaped: tuple[bytes, Shaped | None] | None = None  # the last Query's payload and shape, from _quick_query
-        self.deferred: Sequence[tuple[bytes, bytes]] = ()  # frames an inline batch left for a worker thread (WouldWait)
+        self.deferred: Sequence[tuple[bytes, bytes]] = ()  # frames an inline batch left for later (WouldWait)
+        self.parked: Parked | None = None  # the lock wait the deferred frames wait for, inline again once granted
 
     # -- dispatch ------------------------------------------------------------------------------
 
@@ -147,8 +148,9 @@ class Protocol:
                 raise ProtocolViolation(f"invalid frontend message type {kind[0]}")
             try:
                 handler(self, payload)
-            except WouldWait:
-                self.deferred = frames[index:]  # from this message on, on a worker thread
+            except WouldWait as wait:
+                self.deferred = frames[index:]  # from this message on: once parked is granted, else on a worker thread
+                self.parked = wait.parked
                 break
             except SqlError as error:
                 self._extended_error(error)

@@ -18,12 +18,13 @@ import os
 import secrets
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.cluster import Cluster
 from engine.errors import SqlError
+from engine.locks import Parked
 from engine.session import REPORTED_SETTINGS, Session
 from pgwire import tls
 from pgwire import messages as m
@@ -60,7 +61,7 @@ class Server:
         self.cluster = cluster or Cluster(config.data_dir)
         self.ssl_context = tls.server_context(config, self.cluster.data_dir)
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="immusql-sql")
-        self.connections: dict[int, tuple[int, Protocol]] = {}  # backend pid -> (secret, protocol)
+        self.connections: dict[int, tuple[int, _Connection]] = {}  # backend pid -> (secret, connection)
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._server: asyncio.AbstractServer | None = None
         self._live: set[_Connection] = set()
@@ -89,7 +90,7 @@ class Server:
         """A CancelRequest: interrupt the statement the matching connection is running (57014), if any."""
         entry = self.connections.get(pid)
         if entry is not None and secrets.compare_digest(entry[0].to_bytes(4, "big"), secret.to_bytes(4, "big")):
-            entry[1].session.cancel()
+            entry[1].cancel()
 
 
 class _Connection(asyncio.Protocol):
@@ -111,7 +112,9 @@ class _Connection(asyncio.Protocol):
         self.database: tuple[str, Any] | None = None
         self.tls = False
         self.lost = False
-        self.busy = False  # a batch is on a worker thread
+        self.busy = False  # a batch is on a worker thread, or parked
+        self._parked: tuple[Parked, Sequence[tuple[bytes, bytes]]] | None = None  # a lock wait and the frames that wait for it
+        self._resumed: Sequence[tuple[bytes, bytes]] | None = None  # frames whose lock was granted, to run inline next
         self._waiter: asyncio.Future | None = None  # the startup coroutine waiting for bytes
         self._drained = threading.Event()  # set while the transport takes writes without pausing
         self._drained.set()
@@ -147,6 +150,10 @@ class _Connection(asyncio.Protocol):
         self.resume_writing()
         if self._stall_timer is not None:
             self._stall_timer.cancel()
+        parked = self._parked
+        if parked is not None and parked[0].cancel():
+            self._parked = None
+            self.busy = False
         if not self.busy:
             self.release()
 
@@ -260,7 +267,7 @@ class _Connection(asyncio.Protocol):
 
         try:
             await auth_exchange(self, config.auth, user, role)
-            auth.check_login(role, user, 1 + sum(1 for _, p in server.connections.values() if p.session.settings["user"] == user))
+            auth.check_login(role, user, 1 + sum(1 for _, c in server.connections.values() if c.protocol.session.settings["user"] == user))
         except (auth.AuthError, ProtocolViolation) as error:
             self.fatal(error.sqlstate, error.message)
             return False
@@ -287,7 +294,7 @@ class _Connection(asyncio.Protocol):
         protocol = Protocol(session, self._send_from_worker)
         self.pid = session.backend_pid = next(server._pids)  # pg_backend_pid() answers what BackendKeyData said
         secret = secrets.randbits(32)
-        server.connections[self.pid] = (secret, protocol)
+        server.connections[self.pid] = (secret, self)
         out = [m.AUTH_OK]
         out += [m.parameter_status(name, session.settings.get(name, "")) for name in REPORTED_SETTINGS]
         out += [m.backend_key_data(self.pid, secret), m.READY["I"]]
@@ -308,16 +315,18 @@ class _Connection(asyncio.Protocol):
             if not self._drained.is_set():
                 self.transport.pause_reading()  # resume_writing picks up from here
                 return
+            resumed, self._resumed = self._resumed, None
             try:
-                frames = m.split_frames(self.buffer, self.server.config.max_message)
-            except ProtocolViolation as error:
-                self.fatal(error.sqlstate, error.message)
-                return
-            if not frames:
-                self._watch_stall()
-                return
-            try:
-                out = protocol.answer_inline(frames)
+                if resumed is not None:
+                    frames = resumed
+                    out = protocol.process(frames, inline=True)
+                    protocol.session.cancel_pending = False  # if its statement did not get as far as starting again
+                else:
+                    frames = m.split_frames(self.buffer, self.server.config.max_message)
+                    if not frames:
+                        self._watch_stall()
+                        return
+                    out = protocol.answer_inline(frames)
             except ProtocolViolation as error:
                 self.fatal(error.sqlstate, error.message)
                 return
@@ -325,6 +334,10 @@ class _Connection(asyncio.Protocol):
                 if out:
                     self.transport.write(out)
                 frames, protocol.deferred = protocol.deferred, ()
+                parked, protocol.parked = protocol.parked, None
+                if parked is not None:
+                    self._park(parked, frames)
+                    return
                 if not frames:
                     if not self.buffer and self._stall_timer is None:
                         return  # the usual case: the client waits for this answer before it sends more
@@ -333,6 +346,40 @@ class _Connection(asyncio.Protocol):
             self.transport.pause_reading()
             future = self.loop.run_in_executor(self.server.pool, protocol.process, frames)
             future.add_done_callback(self._batch_done)
+
+    def _park(self, parked: Parked, frames: Sequence[tuple[bytes, bytes]]) -> None:
+        """A statement met a row lock: wait for it here, without a thread, then run the frames inline again."""
+        self.busy = True
+        self.transport.pause_reading()
+        self._parked = (parked, frames)
+        loop = self.loop
+        parked.on_grant(lambda: loop.call_soon_threadsafe(self._unpark, parked))
+
+    def _unpark(self, parked: Parked) -> None:
+        """The lock is granted: the statement runs again, from the message that met the lock."""
+        if self._parked is None or self._parked[0] is not parked:
+            return  # given up meanwhile (cancel)
+        self._resume(self._parked[1])
+
+    def _resume(self, frames: Sequence[tuple[bytes, bytes]]) -> None:
+        self._parked = None
+        self.busy = False
+        if self.lost:
+            self.release()
+            return
+        self._resumed = frames
+        if self._drained.is_set():
+            self.transport.resume_reading()
+        self._take_frames()
+
+    def cancel(self) -> None:
+        """A CancelRequest: a parked statement gives up its wait and fails with 57014; a running one is interrupted."""
+        parked = self._parked
+        if parked is not None and parked[0].cancel():
+            self.protocol.session.cancel_pending = True
+            self._resume(parked[1])
+        else:
+            self.protocol.session.cancel()
 
     def _batch_done(self, future: asyncio.Future) -> None:
         self.busy = False
