@@ -48,7 +48,6 @@ class ServerConfig:
     tls_key: str | None = None
     tls_auto: bool = False
     max_connections: int = 500
-    workers: int = 64
     message_timeout: float = 60.0  # a client that stalls this long inside one message is disconnected
     max_message: int = m.MAX_MESSAGE
 
@@ -60,7 +59,10 @@ class Server:
         self.config = config
         self.cluster = cluster or Cluster(config.data_dir)
         self.ssl_context = tls.server_context(config, self.cluster.data_dir)
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="immusql-sql")
+        # A thread for every connection (a connection runs one batch at a time; threads start only when needed): a
+        # batch blocked on a row or advisory lock holds its thread until the holder ends, and the holder's COMMIT
+        # needs a thread too. A smaller pool lets enough waiters stop the server. The rest serve logins.
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=config.max_connections + 16, thread_name_prefix="immusql-sql")
         self.connections: dict[int, tuple[int, _Connection]] = {}  # backend pid -> (secret, connection)
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._server: asyncio.AbstractServer | None = None

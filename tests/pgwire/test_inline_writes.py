@@ -237,3 +237,34 @@ def test_waits_for_each_other_are_a_deadlock_over_the_wire(server):
         assert not waiting.is_alive() and errors == []
         a.commit()
     assert (_counter(server, 1), _counter(server, 2)) == (1, 1)
+
+
+def test_more_clients_waiting_on_worker_threads_than_a_fixed_pool_would_hold(server):
+    """Unprepared statements wait for a lock on a worker thread each: 80 of them must not leave the holder's COMMIT
+    without a thread (a pool of 64 once stopped the server here)."""
+    _counter_table(server)
+    errors: list[BaseException] = []
+
+    def waiter() -> None:
+        try:
+            with psycopg.connect(server.conninfo()) as conn:
+                _execute(conn, "extended", "UPDATE counters SET n = n + %s WHERE id = %s", (1, 1))
+                conn.commit()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    holder = psycopg.connect(server.conninfo())
+    holder.execute("UPDATE counters SET n = n + 1 WHERE id = 1")
+    threads = [threading.Thread(target=waiter, daemon=True) for _ in range(80)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    committing = threading.Thread(target=holder.commit, daemon=True)
+    committing.start()
+    committing.join(30)
+    assert not committing.is_alive(), "the holder's COMMIT got no thread"
+    holder.close()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and not any(thread.is_alive() for thread in threads)
+    assert _counter(server) == 81
