@@ -207,33 +207,31 @@ def _julian_date(year: int, month: int, day: int, text: str) -> int:
 
 # The ISO form every client and COPY writes: ``2026-01-01 12:34:56[.fraction][+hh[:mm]]``, read without the general
 # parser. Anything else (and any field out of its range) takes the general path, which also reports the errors.
+_EPOCH, _EPOCH_UTC, _ONE_USEC = datetime(2000, 1, 1), datetime(2000, 1, 1, tzinfo=timezone.utc), timedelta(microseconds=1)
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T]([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d{1,6}))?(?:([+-])(0\d|1[0-5])(?::?([0-5]\d))?)?\Z")
 
 
 def _iso_timestamp(text: str, with_zone: bool) -> int | None:
     """The common ISO form's value (UTC for timestamptz), or None for the general parser (no offset given to a
-    timestamptz: the session's zone, whose offset depends on the date; a day that does not exist; other forms)."""
+    timestamptz: the session's zone, whose offset depends on the date; an offset given to a timestamp; a day that
+    does not exist; other forms). The pattern admits only what PostgreSQL reads the same way; datetime's C parser
+    then does the arithmetic."""
     match = _ISO.match(text)
-    if match is None:
+    if match is None or (match.lastindex >= 8) != with_zone:  # groups 8 to 10 are the offset
         return None
-    year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
-    year, month, day = int(year), int(month), int(day)
-    if year < 1 or not 1 <= month <= 12 or not 1 <= day <= _days_in_month(year, month) or with_zone and sign is None:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
         return None
-    days = date2j(year, month, day) - POSTGRES_EPOCH_JDATE
-    value = days * USECS_PER_DAY + ((int(hour) * 60 + int(minute)) * 60 + int(second)) * 1_000_000
-    if fraction is not None:
-        value += int(fraction.ljust(6, "0"))
-    if with_zone:
-        offset = int(off_h) * 3600 + (int(off_m) * 60 if off_m else 0)
-        value += offset * 1_000_000 if sign == "-" else -offset * 1_000_000
-    return value
+    return (value - (_EPOCH_UTC if with_zone else _EPOCH)) // _ONE_USEC
 
 
 def _parse_timestamp(text: str, with_zone: bool, zone: str) -> int:
     fast = _iso_timestamp(text, with_zone)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _general_timestamp(text, with_zone, zone)
+
+
+def _general_timestamp(text: str, with_zone: bool, zone: str) -> int:
     type_name = "timestamp with time zone" if with_zone else "timestamp"  # PostgreSQL's wording in errors
     special = _special(text)
     if special == "now":
