@@ -23,6 +23,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from engine.casts import zoned
 from engine.copy import CopyOptions
 from engine.errors import SqlError
 from engine.types import SqlType
@@ -348,10 +349,12 @@ def _field_decoder(t: SqlType, zone: str) -> Callable[[bytes], Any]:
     """A field's text to its value; lines are checked as UTF-8 already, so text needs no second check."""
     if t.base in ("text", "unknown"):
         return _decode_utf8
-    decode = codecs.text_decoder(t, zone)
-    if t.base in ("varchar", "bpchar"):
-        parse = t.input
-        return lambda data: parse(data.decode())
+    typed = zoned(t, zone)
+    parse, typmod = typed.parse, typed.typmod
+
+    def decode(data: bytes) -> Any:
+        return parse(data.decode(), typmod)
+
     if t.base in _INT_DIGITS:
         digits = _INT_DIGITS[t.base]
 
