@@ -59,14 +59,8 @@ class Parked:
 
     def cancel(self) -> bool:
         """Give up the wait (a cancel, a lost connection); False if the key was granted first (``wake`` is due)."""
-        table = self.table
-        with table._mutex:
-            if self.waiter.granted.is_set():
-                return False
-            table._leave(self.key, self.waiter)
-            table._parked.pop(self.waiter.tx, None)
-            self.waiter.tx.waiting_for = None
-            return True
+        with self.table._mutex:
+            return self.table._give_up(self)
 
 
 class LockTable:
@@ -127,6 +121,15 @@ class LockTable:
             if not queue:
                 del self._queues[key]
 
+    def _give_up(self, parked: Parked) -> bool:
+        """A parked wait leaves the key's queue (under the mutex); False if the key was granted first."""
+        if parked.waiter.granted.is_set():
+            return False
+        self._leave(parked.key, parked.waiter)
+        self._parked.pop(parked.waiter.tx, None)
+        parked.waiter.tx.waiting_for = None
+        return True
+
     def release(self, tx: Any) -> None:
         """Release every lock ``tx`` holds (at commit or rollback), each to the first transaction waiting for it; a
         parked wait of ``tx`` is given up."""
@@ -134,9 +137,9 @@ class LockTable:
             return
         wakes = []
         with self._mutex:
-            parked = self._parked.pop(tx, None)
-            if parked is not None and not parked.waiter.granted.is_set():
-                self._leave(parked.key, parked.waiter)
+            parked = self._parked.get(tx)
+            if parked is not None:
+                self._give_up(parked)
             owners, queues = self._owners, self._queues
             for key in tx.locked:
                 if owners.get(key) is not tx:
@@ -149,8 +152,7 @@ class LockTable:
                     owners[key] = waiter.tx
                     waiter.tx.locked.append(key)  # here, not by the waiter: a cancel landing as it wakes cannot leak it
                     waiter.granted.set()
-                    if waiter.wake is not None or waiter.tx in self._parked:
-                        self._parked.pop(waiter.tx, None)
+                    if self._parked.pop(waiter.tx, None) is not None:  # no thread waits: its caller is called back
                         waiter.tx.waiting_for = None
                         if waiter.wake is not None:
                             wakes.append(waiter.wake)
