@@ -87,17 +87,17 @@ class Recent:
                         retained.move_to_end(key)
                     else:
                         retained.pop(key, None)
-                        if pending:
-                            versions[key] = pending
-                        else:
-                            versions.pop(key, None)
+                        self._keep_only(key, pending)
             while len(retained) > self.retain:
                 key = retained.popitem(last=False)[0]
-                pending = tuple(v for v in versions.get(key, ()) if v[0] > watermark)
-                if pending:
-                    versions[key] = pending
-                else:
-                    versions.pop(key, None)
+                self._keep_only(key, tuple(v for v in versions.get(key, ()) if v[0] > watermark))
+
+    def _keep_only(self, key: bytes, pending: tuple[Version, ...]) -> None:
+        """``key``'s applied versions go (the index answers for them); its ``pending`` ones stay (under the lock)."""
+        if pending:
+            self._versions[key] = pending
+        else:
+            self._versions.pop(key, None)
 
     def find(self, key: bytes, target: int) -> tuple[Version, int, int] | None:
         """The newest version of ``key`` at or before tx ``target`` kept here, its 0-based place among the kept
