@@ -20,6 +20,31 @@ from dataclasses import dataclass, field
 USER, PASSWORD = "immusql", "immusql-test-password"
 
 
+def copy_data_dir(source: str, target: str) -> None:
+    """Copy a data directory as ``cp --sparse=always`` would: the index's memory map is a sparse file of 1 GiB
+    or more, and a plain copy writes all of it, whose writeback then stalls the fsyncs of later tests."""
+    shutil.copytree(source, target, copy_function=_copy_sparse)
+
+
+def _copy_sparse(source: str, target: str) -> None:
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        fd, size, pos = src.fileno(), os.fstat(src.fileno()).st_size, 0
+        while pos < size:
+            try:
+                pos = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: only a hole is left
+                break
+            end = os.lseek(fd, pos, os.SEEK_HOLE)
+            src.seek(pos)
+            dst.seek(pos)
+            while pos < end:
+                chunk = src.read(min(end - pos, 1 << 20))
+                dst.write(chunk)
+                pos += len(chunk)
+        dst.truncate(size)
+    shutil.copystat(source, target)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -27,7 +27,7 @@ import pytest
 
 import immusql.client
 from immusql.audit import Round, parse_interval
-from tests.immusql_server import ImmusqlServer, free_port
+from tests.immusql_server import ImmusqlServer, copy_data_dir, free_port
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 from tamper_demo import tamper  # noqa: E402  (the attacker's edit of the log, as the tamper demonstration makes it)
@@ -171,7 +171,7 @@ def test_a_server_restarted_from_an_older_copy_fails_the_audit(data_dir, tmp_pat
         write_people(server, create=True)
     finally:
         server.stop()
-    shutil.copytree(data_dir, copy)
+    copy_data_dir(data_dir, copy)
     server = ImmusqlServer.start(data_dir)
     try:
         write_people(server, rows=((3, "cy"), (4, "dee")))
@@ -179,7 +179,7 @@ def test_a_server_restarted_from_an_older_copy_fails_the_audit(data_dir, tmp_pat
     finally:
         server.stop()
     shutil.rmtree(data_dir)
-    shutil.copytree(copy, data_dir)
+    copy_data_dir(copy, data_dir)
     server = ImmusqlServer.start(data_dir)
     try:
         result = audit(server.dsn, "--state-dir", state, "--once")

@@ -20,7 +20,7 @@ import pytest
 import immusql.client
 from immusql.client import VerificationError
 from immusql.proofs import sign_checkpoint
-from tests.immusql_server import ImmusqlServer
+from tests.immusql_server import ImmusqlServer, copy_data_dir
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples"))
 from tamper_demo import tamper  # noqa: E402  (the attacker's edit, as the tamper demonstration makes it)
@@ -98,7 +98,7 @@ def test_a_server_restarted_from_an_older_or_diverged_copy_is_caught(data_dir, t
         vkey = asyncio.run(_vkey(server))
     finally:
         server.stop()
-    shutil.copytree(data_dir, copy)  # the attacker keeps a copy of the data as it is now
+    copy_data_dir(data_dir, copy)  # the attacker keeps a copy of the data as it is now
     server = ImmusqlServer.start(data_dir)
     try:
         asyncio.run(_write(server, [(2, "bob"), (3, "cy")]))
@@ -113,7 +113,7 @@ def test_a_server_restarted_from_an_older_or_diverged_copy_is_caught(data_dir, t
     finally:
         server.stop()
     shutil.rmtree(data_dir)
-    shutil.copytree(copy, data_dir)  # the older copy comes back
+    copy_data_dir(copy, data_dir)  # the older copy comes back
     server = ImmusqlServer.start(data_dir)
     try:
         if diverge:  # ... and grows past the trusted size with other history
