@@ -28,6 +28,18 @@ class Database:
         self.store = Store.open(self.path, options, signing_key=signing_key, origin=origin)
         if self.store.tx_id == 0:
             self.store.commit(bootstrap_ops())
+        self._attach_parts()
+
+    @classmethod
+    def follow(cls, path: str | os.PathLike, options: StoreOptions = SQL_STORE_OPTIONS) -> Database:
+        """A read-only view of a database another process serves (Store.follow): for that process's readers."""
+        self = object.__new__(cls)
+        self.path = os.fspath(path)
+        self.store = Store.follow(self.path, options)
+        self._attach_parts()
+        return self
+
+    def _attach_parts(self) -> None:
         self.catalogs = CatalogCache(self.store)
         self.tables = TableCache()
         self.sequences = SequenceAllocator(self.store)

@@ -99,6 +99,8 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServerConfig(data_dir=args.data_dir, host=args.host, port=args.port, auth=args.auth, tls_cert=args.tls_cert,
                           tls_key=args.tls_key, tls_auto=args.tls == "auto", max_connections=args.max_connections,
                           message_timeout=args.client_timeout)
+    if args.readers is not None:
+        config.readers = args.readers
     from engine.cluster import bootstrap_superuser
 
     password = bootstrap_superuser(args.data_dir, os.environ.get("IMMUSQL_USER", "immusql"), os.environ.get("IMMUSQL_PASSWORD"))
@@ -175,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--tls-cert", help="PEM certificate (chain) for TLS")
     serve.add_argument("--tls-key", help="PEM private key for TLS")
     serve.add_argument("--max-connections", type=int, default=500)
+    serve.add_argument("--readers", type=int,
+                       help="processes that serve point reads beside the server's own (default: one per core but one, up to 4)")
     serve.add_argument("--client-timeout", type=float, default=60.0,
                        help="seconds a client may take to log in, or stall inside one message, before it is disconnected")
     serve.set_defaults(run=_serve)

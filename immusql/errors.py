@@ -33,3 +33,7 @@ class ConflictError(StoreError):
         self.key = key
         self.writer = writer
         self.snapshot = snapshot
+
+
+class FollowerBehindError(StoreError):
+    """A follower's index has not applied every transaction the store's process acknowledged (read there instead)."""

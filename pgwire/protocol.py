@@ -48,6 +48,7 @@ class Protocol:
         self._shaped: tuple[bytes, Shaped | None] | None = None  # the last Query's payload and shape, from _quick_query
         self.deferred: Sequence[tuple[bytes, bytes]] = ()  # frames an inline batch left for later (WouldWait)
         self.parked: Parked | None = None  # the lock wait the deferred frames wait for, inline again once granted
+        self.point_streak = 0  # point reads answered in a row (point_read): a connection the server may lend to a reader
 
     # -- dispatch ------------------------------------------------------------------------------
 
@@ -56,7 +57,7 @@ class Protocol:
         worker thread instead."""
         if len(frames) == 1 and frames[0][0] == b"Q":
             return self._quick_query(frames[0][1])
-        out = self._point_read(frames)
+        out = self.point_read(frames)
         if out is None and self._quick(frames):
             out = self.process(frames, inline=True)
         return out
@@ -131,6 +132,7 @@ class Protocol:
         """
         session = self.session
         session.interruptible = session.may_wait = not inline
+        self.point_streak = 0
         handlers = self._handlers
         for index, (kind, payload) in enumerate(frames):
             if self.closed:
@@ -162,7 +164,7 @@ class Protocol:
         self.out.clear()
         return out
 
-    def _point_read(self, frames: Sequence[tuple[bytes, bytes]]) -> bytes | None:
+    def point_read(self, frames: Sequence[tuple[bytes, bytes]]) -> bytes | None:
         """Bind, Describe, Execute and Sync of one point read on the unnamed portal, as one step; None: not that batch.
 
         pgbench, JDBC and most drivers send exactly this for every prepared single-row lookup. The answer is the
@@ -192,6 +194,7 @@ class Protocol:
         except Exception:  # noqa: BLE001 - the handlers will report it properly
             return None
         session.portals.pop("", None)  # Bind would have replaced it, Sync closed it
+        self.point_streak += 1
         out = [m.BIND_COMPLETE]
         if count == 4:
             out.append(description)
@@ -331,6 +334,7 @@ class Protocol:
         self._begin_sync_block()
         types = [type_by_oid(oid) if oid else None for oid in oids]
         statement = self.session.parse_statement(sql, types)
+        statement.wire["parse"] = payload  # a reader process prepares it alike (pgwire.readers)
         self.statements[name] = statement
         self._write(m.PARSE_COMPLETE)
 

@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import secrets
+import socket
 import struct
 import threading
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from pgwire import tls
 from pgwire import messages as m
 from pgwire.messages import ProtocolViolation
 from pgwire.protocol import Protocol
+from pgwire.readers import STREAK, Readers
 
 log = logging.getLogger("immusql.server")
 _I32 = struct.Struct("!i")
@@ -48,6 +50,7 @@ class ServerConfig:
     tls_key: str | None = None
     tls_auto: bool = False
     max_connections: int = 500
+    readers: int = max(0, min(4, (os.cpu_count() or 1) - 1))  # reader processes for point reads (pgwire.readers)
     message_timeout: float = 60.0  # a client that stalls this long inside one message is disconnected
     max_message: int = m.MAX_MESSAGE
 
@@ -67,9 +70,11 @@ class Server:
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._server: asyncio.AbstractServer | None = None
         self._live: set[_Connection] = set()
+        self.readers: Readers | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self.readers = Readers(self.config.readers) if self.config.readers > 0 else None
         self._server = await loop.create_server(lambda: _Connection(self), self.config.host, self.config.port, reuse_address=True)
 
     @property
@@ -82,6 +87,8 @@ class Server:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+        if self.readers is not None:
+            self.readers.close()  # the connections lent to them end
         for connection in list(self._live):
             connection.close()
         await asyncio.sleep(0)  # let the closed transports report connection_lost
@@ -91,7 +98,8 @@ class Server:
     def cancel(self, pid: int, secret: int) -> None:
         """A CancelRequest: interrupt the statement the matching connection is running (57014), if any."""
         entry = self.connections.get(pid)
-        if entry is not None and secrets.compare_digest(entry[0].to_bytes(4, "big"), secret.to_bytes(4, "big")):
+        if entry is not None and secrets.compare_digest(entry[0].to_bytes(4, "big"), secret.to_bytes(4, "big")) \
+                and not entry[1].away:  # a reader runs point reads only, which nothing interrupts
             entry[1].cancel()
 
 
@@ -122,6 +130,8 @@ class _Connection(asyncio.Protocol):
         self._drained.set()
         self._stall_timer: asyncio.TimerHandle | None = None
         self._startup: asyncio.Task | None = None
+        self.away = False  # lent to a reader process (pgwire.readers): its session waits here, its socket is there
+        self.away_id = 0
 
     # -- transport callbacks ---------------------------------------------------------------------
 
@@ -129,6 +139,9 @@ class _Connection(asyncio.Protocol):
         self.transport = transport
         transport.set_write_buffer_limits(high=1 << 20)
         self.server._live.add(self)
+        if self.protocol is not None:  # back from a reader process
+            self._take_frames()
+            return
         self._startup = self.loop.create_task(self._run_startup())
 
     def data_received(self, data: bytes) -> None:
@@ -144,8 +157,10 @@ class _Connection(asyncio.Protocol):
         return False  # close the transport: the client is gone
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
         self.server._live.discard(self)
+        if self.away:
+            return  # our descriptor closed as the connection was lent; the session stays
+        self.lost = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(ConnectionResetError("client closed the connection"))
@@ -342,12 +357,58 @@ class _Connection(asyncio.Protocol):
                     return
                 if not frames:
                     if not self.buffer and self._stall_timer is None:
+                        if protocol.point_streak >= STREAK and self.server.readers is not None:
+                            self._lend()
                         return  # the usual case: the client waits for this answer before it sends more
                     continue
             self.busy = True
             self.transport.pause_reading()
             future = self.loop.run_in_executor(self.server.pool, protocol.process, frames)
             future.add_done_callback(self._batch_done)
+
+    # -- lent to a reader process (pgwire.readers) -----------------------------------------------
+
+    def _lend(self) -> None:
+        """An idle connection that keeps sending point reads goes to a reader process less busy than this loop."""
+        protocol, session, transport = self.protocol, self.protocol.session, self.transport
+        if self.tls or session.tx is not None or protocol.in_sync_block or protocol.copy is not None or protocol.skipping \
+                or session.portals or self._parked is not None or not self._drained.is_set() or transport.get_write_buffer_size():
+            return
+        process = self.server.readers.place(len(self.server._live))
+        if process is None:
+            return
+        name, db = self.database
+        state = {"path": db.path, "database": name, "user": session.settings["user"], "settings": dict(session.settings),
+                 "pid": self.pid, "buffer": b"",
+                 "parses": [s.wire["parse"] for s in protocol.statements.values() if "parse" in s.wire]}
+        transport.pause_reading()
+        sock = socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
+        try:
+            lent = self.server.readers.lend(process, self, state, sock)
+        finally:
+            sock.close()
+        if not lent:
+            transport.resume_reading()
+            return
+        self.away = True
+        transport.abort()  # this process's descriptor; the reader has its own
+
+    async def come_back(self, sock: socket.socket, unanswered: bytes) -> None:
+        """The reader gives the connection back, with the bytes it did not answer: the session goes on here."""
+        self.away = False
+        self.protocol.point_streak = 0
+        self.buffer[:0] = unanswered
+        try:
+            await self.loop.connect_accepted_socket(lambda: self, sock)
+        except OSError:
+            sock.close()
+            self.gone()
+
+    def gone(self) -> None:
+        """The client left while the connection was away (or its reader process ended)."""
+        self.away = False
+        self.lost = True
+        self.release()
 
     def _park(self, parked: Parked, frames: Sequence[tuple[bytes, bytes]]) -> None:
         """A statement met a row lock: wait for it here, without a thread, then run the frames inline again."""

@@ -109,7 +109,7 @@ class ImmusqlServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr is not None:
+        if self.process.stderr is not None and not self.process.stderr.closed:
             self.log.append(self.process.stderr.read())
             self.process.stderr.close()
 

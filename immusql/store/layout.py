@@ -41,6 +41,10 @@ class Layout:
         return os.path.join(self.root, "index.lock")
 
     @property
+    def published(self) -> str:
+        return os.path.join(self.root, "committed")
+
+    @property
     def open_marker(self) -> str:
         return os.path.join(self.root, "index.open")
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from immusql.errors import ConflictError, CorruptionError, IndexerError, LimitError, StoreClosedError, StoreError, StoreLockedError
+from immusql.errors import ConflictError, CorruptionError, FollowerBehindError, IndexerError, LimitError, StoreClosedError, StoreError, StoreLockedError
 from immusql.proofs import merkle
 from immusql.proofs.hashing import EMPTY_HASH, TX_HEADER_SIZE, TxHeader, leaf_hash
 from immusql.proofs.note import Checkpoint, open_checkpoint, sign_checkpoint, vkey
@@ -34,6 +34,7 @@ from immusql.store.index import Entry, IndexReader
 from immusql.store.indexer import IndexProcess
 from immusql.store.keys import prefix_end
 from immusql.store.layout import Layout
+from immusql.store.publication import Publication
 from immusql.store.recent import Recent
 from immusql.store.options import StoreOptions
 from immusql.store.segments import SegmentReader, SegmentWriter, recover
@@ -100,6 +101,39 @@ class Store:
         self = object.__new__(cls)
         self._open(os.fspath(path), options or StoreOptions(), signing_key, origin, rebuild_index)
         return self
+
+    @classmethod
+    def follow(cls, path: str | os.PathLike[str], options: StoreOptions | None = None) -> Store:
+        """A read-only view, from another process, of a store that process has open (the leader).
+
+        It reads from the index alone, as of the last transaction the leader published (``refresh``);
+        it takes no lock, starts no index process and never writes.
+        """
+        self = object.__new__(cls)
+        self.path = os.fspath(path)
+        self.options = options or StoreOptions()
+        self.layout = layout = Layout(self.path)
+        self._follower = True
+        self._closed = False
+        self._publication = Publication(layout.published, writer=False)
+        self._segments = SegmentReader(layout.log)
+        self._index = IndexReader(layout.index, self._segments.read)
+        self._index_cond = threading.Condition()
+        self._index_failure = None
+        self._failed = StoreError("a follower does not write")
+        self._queue_lock = threading.Lock()
+        self._recent = Recent(0)
+        self._tx_cache, self._tx_cache_bytes, self._tx_cache_lock = OrderedDict(), 0, threading.Lock()
+        self._time_index = {}
+        self._committed = self._indexed = 0
+        self.refresh()
+        return self
+
+    def refresh(self) -> bool:
+        """A follower adopts the leader's last acknowledged transaction; False if its index has not applied it yet."""
+        self._indexed = self._index.watermark()
+        self._committed = committed = self._publication.read()
+        return self._indexed >= committed
 
     # -- opening and closing -------------------------------------------------------------
 
@@ -174,6 +208,9 @@ class Store:
         self._time_index: dict[int, int] = {}  # commit time (us) -> the last tx at or before it, once settled
         self._tx_cache_bytes = 0
         self._tx_cache_lock = threading.Lock()
+        self._follower = False
+        self._publication = Publication(layout.published, writer=True)
+        self._publication.publish(self._committed)
         self._indexer = IndexProcess(self.path, options.inline_value_limit, self._on_watermark, self._on_indexer_exit)
         self._indexer.start()
         self._indexer.notify(self._committed)
@@ -207,6 +244,10 @@ class Store:
 
     def close(self) -> None:
         """Finish in-flight commits, sign a final checkpoint, stop the index process, release the store."""
+        if self._follower:
+            self._closed = True
+            self._close_parts()
+            return
         with self._queue_lock:
             if self._closed:
                 return
@@ -227,7 +268,7 @@ class Store:
         indexer = self.__dict__.get("_indexer")
         if indexer is not None:
             indexer.stop()
-        for name in ("_index", "_segments", "_writer", "_checkpoints"):
+        for name in ("_index", "_segments", "_writer", "_checkpoints", "_publication"):
             part = self.__dict__.get(name)
             if part is not None:
                 part.close()
@@ -272,6 +313,10 @@ class Store:
         target = self._committed if tx_id is None else tx_id
         if self._indexed >= target:
             return True
+        if self._follower:  # nothing tells a follower of progress: it asks once
+            if self.refresh() or self._indexed >= target:
+                return True
+            raise FollowerBehindError(f"the index has applied tx {self._indexed}, not yet {target}")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._index_cond:
             while self._indexed < target:
@@ -424,6 +469,7 @@ class Store:
             self._lag.append((tx_id, size))
             self._lag_bytes += size
         self._committed = tx_id
+        self._publication.publish(tx_id)
         self._indexer.notify(tx_id)
 
     def written_after(self, key: bytes, snapshot: int) -> bool:

@@ -1,4 +1,4 @@
-"""Point reads answered in one step (Protocol._point_read) give exactly what the message handlers give.
+"""Point reads answered in one step (Protocol.point_read) give exactly what the message handlers give.
 
 In-process, the same batch goes once through ``answer_inline`` and once through ``process``
 and the bytes must be equal; over a real socket, psycopg's prepared statements (Bind,
@@ -52,7 +52,7 @@ def protocol(tmp_path):
 def test_one_step_answer_equals_the_handlers_answer(protocol, messages, request) -> None:
     data = b"".join(messages)
     protocol.process(batch(data))  # both paths then start from the statement as the handlers leave it
-    one_step = protocol._point_read(batch(data))
+    one_step = protocol.point_read(batch(data))
     handled = protocol.process(batch(data))
     if request.node.callspec.id in ("row", "nulls", "no-row", "null-key", "no-describe", "binary", "star-binary"):
         assert one_step == handled

@@ -1,0 +1,225 @@
+"""A reader process: serves the point reads of connections the server hands it, on a core of its own.
+
+The server hands over an idle connection that has been sending point reads (its socket, its
+settings and its prepared statements) when its own event loop has more such connections than a
+reader has. Here each of its batches that is one point read of a prepared statement is answered
+by the same code the server would run (``Protocol.point_read``), from a follower of the database
+(``Database.follow``). Anything else, or a read the index cannot answer yet as of the server's
+last acknowledged transaction, hands the connection back with the bytes not yet answered: the
+server's session, kept while the connection was away, goes on from there.
+
+Control messages travel over a Unix SEQPACKET socket pair, pickled, a socket attached to
+``take`` and ``back``:
+  server -> reader: ("take", id, state) + socket; ("drop", id)
+  reader -> server: ("ready",); ("back", id, unanswered bytes) + socket; ("gone", id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import socket
+import struct
+import sys
+from typing import Any
+
+from engine.database import Database
+from engine.session import Session
+from pgwire import messages as m
+from pgwire.protocol import Protocol
+
+log = logging.getLogger("immusql.reader")
+_I32 = struct.Struct("!i")
+MAX_CONTROL = 1 << 20  # bytes of one control message (a connection's state)
+
+
+def send(control: socket.socket, message: tuple, sock: socket.socket | None = None) -> None:
+    """One control message, with a connection's socket attached (sent as a descriptor; the caller closes its own)."""
+    socket.send_fds(control, [pickle.dumps(message)], [sock.fileno()] if sock is not None else [])
+
+
+def receive(control: socket.socket) -> tuple[tuple | None, socket.socket | None]:
+    """The next control message and its socket, if one came with it; ((), None) if none has come yet, and
+    (None, None) once the other side is gone."""
+    try:
+        data, fds, _, _ = socket.recv_fds(control, MAX_CONTROL, 1)
+    except BlockingIOError:
+        return (), None
+    except OSError:
+        data, fds = b"", []
+    if not data:
+        for fd in fds:
+            os.close(fd)
+        return None, None
+    return pickle.loads(data), (socket.socket(fileno=fds[0]) if fds else None)
+
+
+def unframed(frames: list[tuple[bytes, bytes]]) -> bytes:
+    """Frames as the client sent them."""
+    return b"".join(kind + _I32.pack(len(payload) + 4) + payload for kind, payload in frames)
+
+
+class _Reader:
+    """The connections this process serves and the followers of their databases."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, control: socket.socket) -> None:
+        self.loop = loop
+        self.control = control
+        self.done = loop.create_future()
+        self.databases: dict[str, Database] = {}
+        self.connections: dict[int, _AwayConnection] = {}
+
+    def on_control(self) -> None:
+        message, sock = receive(self.control)
+        if message is None:
+            self.stop()
+        elif not message:
+            return
+        elif message[0] == "take":
+            _, conn_id, state = message
+            try:
+                connection = _AwayConnection(self, conn_id, state)
+            except Exception:  # noqa: BLE001 - whatever keeps this process from serving it, the server can
+                log.exception("cannot take connection %d", conn_id)
+                send(self.control, ("back", conn_id, state["buffer"]), sock)
+                sock.close()
+                return
+            self.connections[conn_id] = connection
+            self.loop.create_task(self._attach(connection, sock))
+        elif message[0] == "drop":
+            connection = self.connections.get(message[1])
+            if connection is not None and connection.transport is not None:
+                connection.transport.abort()
+
+    async def _attach(self, connection: _AwayConnection, sock: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(lambda: connection, sock)
+        except OSError:
+            connection.connection_lost(None)
+
+    def database(self, path: str) -> Database:
+        db = self.databases.get(path)
+        if db is None:
+            db = self.databases[path] = Database.follow(path)
+        return db
+
+    def stop(self) -> None:
+        """The server is gone or stopping: so are its connections here."""
+        self.loop.remove_reader(self.control.fileno())
+        for connection in list(self.connections.values()):
+            if connection.transport is not None:
+                connection.transport.abort()
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+class _AwayConnection(asyncio.Protocol):
+    """A connection while the server has lent it to this process."""
+
+    def __init__(self, reader: _Reader, conn_id: int, state: dict[str, Any]) -> None:
+        self.reader = reader
+        self.id = conn_id
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray(state["buffer"])
+        self.handed_back = False
+        self.db = reader.database(state["path"])
+        session = Session(self.db, state["user"], database=state["database"])
+        session.settings = dict(state["settings"])
+        session.backend_pid = state["pid"]
+        self.protocol = protocol = Protocol(session, self._refuse_send)
+        for parse in state["parses"]:  # the server's named statements, prepared here alike
+            protocol.process([(b"P", parse), (b"S", b"")])
+        protocol.out.clear()
+
+    @staticmethod
+    def _refuse_send(data: bytes) -> None:
+        raise AssertionError("a reader answers point reads only, each in one piece")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        if self.buffer:
+            self._answer()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.handed_back:
+            self._answer()
+
+    def _answer(self) -> None:
+        try:
+            frames = m.split_frames(self.buffer)
+        except m.ProtocolViolation:
+            self._hand_back([])  # the server reports it
+            return
+        if not frames:
+            return
+        try:
+            caught_up = self.db.store.refresh()
+        except Exception:  # noqa: BLE001 - the server reads it instead, and reports what fails there too
+            caught_up = False
+        out = self.protocol.point_read(frames) if caught_up and not self.buffer else None
+        if out is None:
+            self._hand_back(frames)
+            return
+        self.transport.write(out)
+
+    def _hand_back(self, frames: list[tuple[bytes, bytes]]) -> None:
+        """Give the connection back to the server with what it has not answered."""
+        transport = self.transport
+        transport.pause_reading()
+        if transport.get_write_buffer_size():  # the answer before must reach the client first
+            self.buffer[:0] = unframed(frames)
+            self.reader.loop.call_later(0.001, self._answer_later)
+            return
+        self.handed_back = True
+        sock = socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
+        transport.abort()  # closes this process's descriptor only: the duplicate keeps the connection open
+        try:
+            send(self.reader.control, ("back", self.id, unframed(frames) + bytes(self.buffer)), sock)
+        finally:
+            sock.close()
+
+    def _answer_later(self) -> None:
+        if self.transport.get_write_buffer_size():
+            self.reader.loop.call_later(0.001, self._answer_later)
+            return
+        self._hand_back(m.split_frames(self.buffer))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        reader = self.reader
+        reader.connections.pop(self.id, None)
+        self.protocol.session.close()
+        if not self.handed_back and not reader.done.done():
+            try:
+                send(reader.control, ("gone", self.id))
+            except OSError:
+                pass
+
+
+async def _serve(control: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    reader = _Reader(loop, control)
+    control.setblocking(False)
+    loop.add_reader(control.fileno(), reader.on_control)
+    send(control, ("ready",))
+    await reader.done
+    for db in reader.databases.values():
+        db.close()
+
+
+def main(fd: int) -> None:
+    """The process's entry point: serve the control socket ``fd`` until the server closes it."""
+    import signal
+
+    import uvloop
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C reaches the whole process group; the server decides
+    logging.basicConfig(level=logging.WARNING, format="immusql reader: %(message)s")
+    control = socket.socket(fileno=fd)
+    uvloop.run(_serve(control))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

@@ -1,0 +1,138 @@
+"""The server's reader processes (pgwire.reader): point reads served from more than one core.
+
+One event loop runs a server's protocol work on one core. A connection that keeps sending
+point reads of prepared statements (pgbench -S, a lookup service) is lent to a reader process
+while it is idle, as long as the server's own loop has more connections than the least busy
+reader: the connections spread over the cores. The server keeps the connection's session (its
+transaction state, settings, prepared statements, pg_stat_activity entry) while it is away; the
+reader gives the connection back at the first batch that is not a point read.
+
+Readers start when first needed, so a server whose clients never qualify runs none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import sys
+from typing import Any
+
+from pgwire.reader import receive, send
+
+log = logging.getLogger("immusql.server")
+STREAK = 8  # point reads in a row before a connection may be lent
+
+
+class _Process:
+    """One reader process and the connections lent to it."""
+
+    def __init__(self, readers: Readers) -> None:
+        self.readers = readers
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        self.proc = subprocess.Popen([sys.executable, "-c", "import sys; from pgwire.reader import main; main(int(sys.argv[1]))",
+                                      str(theirs.fileno())], pass_fds=[theirs.fileno()], env=env)
+        theirs.close()
+        self.control.setblocking(False)
+        self.ready = False
+        self.away: dict[int, Any] = {}  # id -> the server's _Connection
+        readers.loop.add_reader(self.control.fileno(), self._on_control)
+
+    def _on_control(self) -> None:
+        message, sock = receive(self.control)
+        if message is None:
+            self._exited()
+            return
+        if not message:
+            return
+        kind = message[0]
+        if kind == "ready":
+            self.ready = True
+        elif kind == "back":
+            connection = self.away.pop(message[1], None)
+            if connection is None:
+                sock.close()
+            else:
+                self.readers.loop.create_task(connection.come_back(sock, message[2]))
+        elif kind == "gone":
+            connection = self.away.pop(message[1], None)
+            if connection is not None:
+                connection.gone()
+
+    def stop(self) -> None:
+        """The server stops: the process ends its connections and exits once its socket closes."""
+        self.readers.loop.remove_reader(self.control.fileno())
+        self.control.close()
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        self._exited()
+
+    def _exited(self) -> None:
+        """The process ended (or its socket broke): the connections it had are lost."""
+        if self.control.fileno() >= 0:
+            self.readers.loop.remove_reader(self.control.fileno())
+            self.control.close()
+        self.ready = False
+        if self in self.readers.processes:
+            self.readers.processes.remove(self)
+        away, self.away = self.away, {}
+        for connection in away.values():
+            connection.gone()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def lend(self, connection: Any, state: dict[str, Any], sock: socket.socket) -> bool:
+        try:
+            send(self.control, ("take", connection.away_id, state), sock)
+        except OSError:  # EMSGSIZE (a state of many statements), or the process is gone
+            return False
+        self.away[connection.away_id] = connection
+        return True
+
+    def drop(self, connection: Any) -> None:
+        try:
+            send(self.control, ("drop", connection.away_id))
+        except OSError:
+            pass
+
+
+class Readers:
+    """Up to ``count`` reader processes of one server."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.processes: list[_Process] = []
+        self.loop = asyncio.get_running_loop()
+        self._next_id = 0
+
+    def place(self, local: int) -> _Process | None:
+        """The reader to lend a connection to, if one is less busy than the server's loop with ``local`` connections."""
+        if self.count <= 0 or local < 2:
+            return None
+        best = min(self.processes, key=lambda p: len(p.away), default=None)
+        if best is None or len(best.away) and len(self.processes) < self.count:
+            self.processes.append(_Process(self))  # lent to once ready
+            return None
+        if not best.ready or len(best.away) + 1 >= local:
+            return None
+        return best
+
+    def lend(self, process: _Process, connection: Any, state: dict[str, Any], sock: socket.socket) -> bool:
+        """Send a connection to ``process``; False if it cannot take it (the connection stays here)."""
+        self._next_id += 1
+        connection.away_id = self._next_id
+        return process.lend(connection, state, sock)
+
+    def away(self) -> int:
+        return sum(len(p.away) for p in self.processes)
+
+    def close(self) -> None:
+        for process in list(self.processes):
+            process.stop()

@@ -1,0 +1,214 @@
+"""Reader processes (pgwire.readers): connections that keep sending point reads are lent to them and
+answered there, exactly as the server would answer, and come back for anything else."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import psycopg
+import pytest
+
+from tests.immusql_server import ImmusqlServer
+
+LOOKUP = "SELECT note, amount FROM lookups WHERE id = %s"
+
+
+@pytest.fixture
+def server():
+    running = ImmusqlServer.start(None, "--readers", "1")
+    try:
+        with psycopg.connect(running.conninfo(), autocommit=True) as conn:
+            conn.execute("CREATE TABLE lookups (id int PRIMARY KEY, note text, amount float8, at timestamptz)")
+            conn.execute("INSERT INTO lookups SELECT g, 'n' || g, g + 0.1, timestamptz '2026-01-01 00:00:00+00' FROM generate_series(1, 100) g")
+        yield running
+    finally:
+        running.stop()
+        running.remove()
+
+
+def _readers(server: ImmusqlServer) -> list[int]:
+    """The server's reader processes."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == server.process.pid and b"pgwire.reader" in cmdline:
+            found.append(int(pid))
+    return found
+
+
+def _read(conn: psycopg.Connection, key: int) -> tuple:
+    return conn.execute(LOOKUP, (key,), prepare=True).fetchone()
+
+
+def _clients(server: ImmusqlServer, count: int, reads: int = 40) -> list[psycopg.Connection]:
+    """Connections that each sent ``reads`` point reads, checking every answer (enough for some to be lent)."""
+    conns = [psycopg.connect(server.conninfo(), autocommit=True) for _ in range(count)]
+    for round_ in range(reads):
+        for i, conn in enumerate(conns):
+            key = 1 + (round_ * 7 + i) % 100
+            assert _read(conn, key) == (f"n{key}", key + 0.1)
+        if round_ == 10:
+            time.sleep(1.0)  # the reader process starts at the first chance to lend, and takes connections once up
+    return conns
+
+
+def _lent(server: ImmusqlServer, conns: list[psycopg.Connection]) -> list[psycopg.Connection]:
+    """The connections a reader process holds: those that break when it is killed (the others go on)."""
+    (reader,) = _readers(server)
+    os.kill(reader, signal.SIGKILL)
+    lost = []
+    for conn in conns:
+        try:
+            _read(conn, 5)
+        except psycopg.OperationalError:
+            lost.append(conn)
+    return lost
+
+
+def test_point_reads_are_answered_by_a_reader_process_and_its_loss_costs_only_its_connections(server) -> None:
+    conns = _clients(server, 6)
+    lost = _lent(server, conns)
+    assert 0 < len(lost) < len(conns), "some connections, not all, were lent to the reader"
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:  # the server goes on, and so do its sessions
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'").fetchone()[0] \
+            == len(conns) - len(lost) + 1
+    for conn in conns:
+        conn.close()
+
+
+def test_a_lent_connection_reads_every_commit_acknowledged_before_its_read(server) -> None:
+    conns = _clients(server, 4)
+    with psycopg.connect(server.conninfo(), autocommit=True) as writer:
+        for value in range(60):
+            writer.execute("UPDATE lookups SET note = %s WHERE id = 42", (f"v{value}",))
+            for conn in conns:  # at once: whether the index has applied it or not, the read must see it
+                assert _read(conn, 42) == (f"v{value}", 42.1)
+            for conn in conns:  # and a while of plain reads, for the connections to be lent again
+                for key in range(1, 10):
+                    _read(conn, key)
+    for conn in conns:
+        conn.close()
+
+
+def test_anything_but_a_point_read_brings_the_connection_back_with_its_session(server) -> None:
+    conns = _clients(server, 4)
+    for n, conn in enumerate(conns):
+        conn.execute("SET TimeZone = 'Asia/Tokyo'")  # not a point read: answered by the server, in the session kept there
+        with conn.transaction():
+            conn.execute("UPDATE lookups SET amount = 0.5 WHERE id = %s", (60 + n,))
+            assert _read(conn, 60 + n) == (f"n{60 + n}", 0.5)  # in a transaction block: its own write
+        for _ in range(20):  # lent again, with its settings
+            at = conn.execute("SELECT at FROM lookups WHERE id = %s", (60 + n,), prepare=True).fetchone()[0]
+            assert at.utcoffset() == timedelta(hours=9) and at == datetime(2026, 1, 1, tzinfo=UTC)
+    with psycopg.connect(server.conninfo(), autocommit=True) as other:
+        assert other.execute("SELECT count(*) FROM lookups WHERE amount = 0.5").fetchone() == (len(conns),)
+    for conn in conns:
+        conn.close()
+
+
+def test_a_point_read_that_fails_fails_as_the_server_fails_it(server) -> None:
+    conns = _clients(server, 4)
+    with psycopg.connect(server.conninfo(), autocommit=True) as other:
+        other.execute("DROP TABLE lookups")
+    for conn in conns:
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            _read(conn, 1)
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        conn.close()
+
+
+def test_clients_that_leave_while_lent_end_their_sessions(server) -> None:
+    conns = _clients(server, 6)
+    for conn in conns:
+        conn.close()
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        deadline = time.monotonic() + 10
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'").fetchone()[0] > 1:
+            assert time.monotonic() < deadline, "sessions of clients gone while lent were not ended"
+            time.sleep(0.05)
+
+
+def test_the_server_stops_promptly_with_connections_lent(server) -> None:
+    conns = _clients(server, 6)
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 10
+    assert _readers(server) == []
+    for conn in conns:
+        with pytest.raises(psycopg.OperationalError):
+            _read(conn, 1)
+        conn.close()
+
+
+def test_binary_results_and_many_concurrent_asyncpg_clients(server) -> None:
+    async def client(n: int) -> None:
+        conn = await asyncpg.connect(server.dsn)
+        try:
+            statement = await conn.prepare("SELECT note, amount FROM lookups WHERE id = $1")
+            for round_ in range(200):
+                key = 1 + (round_ * 13 + n) % 100
+                assert [tuple(r) for r in await statement.fetch(key)] == [(f"n{key}", key + 0.1)]
+                if round_ == 20:
+                    await asyncio.sleep(1.0)
+        finally:
+            await conn.close()
+
+    async def main() -> None:
+        await asyncio.gather(*(client(n) for n in range(8)))
+
+    asyncio.run(main())
+    assert _readers(server)
+
+
+def test_a_cancel_request_for_a_lent_connection_is_harmless(server) -> None:
+    conns = _clients(server, 4)
+    for conn in conns:
+        conn.cancel()  # nothing runs: PostgreSQL ignores it too
+        assert _read(conn, 3) == ("n3", 3.1)
+        conn.close()
+
+
+def test_without_readers_no_process_starts() -> None:
+    running = ImmusqlServer.start(None, "--readers", "0")
+    try:
+        with psycopg.connect(running.conninfo(), autocommit=True) as conn:
+            conn.execute("CREATE TABLE lookups (id int PRIMARY KEY, note text, amount float8)")
+            conn.execute("INSERT INTO lookups VALUES (1, 'n1', 1.1)")
+        conns = [psycopg.connect(running.conninfo(), autocommit=True) for _ in range(4)]
+        for _ in range(30):
+            for conn in conns:
+                assert _read(conn, 1) == ("n1", 1.1)
+        assert _readers(running) == []
+        for conn in conns:
+            conn.close()
+    finally:
+        running.stop()
+        running.remove()
+
+
+def test_a_socket_pair_carries_a_connection_between_processes() -> None:
+    """The mechanism lending rests on: a descriptor sent over a Unix socket is the same connection."""
+    from pgwire.reader import receive, send
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    a, b = socket.socketpair()
+    send(ours, ("take", 1, {"buffer": b"x"}), a)
+    a.close()
+    message, carried = receive(theirs)
+    assert message == ("take", 1, {"buffer": b"x"})
+    carried.sendall(b"hello")
+    assert b.recv(5) == b"hello"
+    for s in (ours, theirs, b, carried):
+        s.close()
