@@ -167,8 +167,8 @@ class Protocol:
     def point_read(self, frames: Sequence[tuple[bytes, bytes]]) -> bytes | None:
         """Bind, Describe, Execute and Sync of one point read on the unnamed portal, as one step; None: not that batch.
 
-        pgbench, JDBC and most drivers send exactly this for every prepared single-row lookup. The answer is the
-        one the message handlers give, built without a portal; anything unusual, an error included, returns None
+        pgbench, JDBC and most drivers send exactly this for every prepared single-row lookup (asyncpg's fetchrow
+        with a row limit of 1). The answer is the one the message handlers give, built without a portal; anything unusual, an error included, returns None
         and the batch goes through the handlers, which have no side effects to undo from here (a point read
         writes nothing).
         """
@@ -178,7 +178,8 @@ class Protocol:
             return None
         try:
             portal_name, statement_name, param_formats, raw, result_formats = m.parse_bind(frames[0][1])
-            if portal_name or m.parse_execute(frames[-2][1]) != ("", 0):
+            execute_portal, max_rows = m.parse_execute(frames[-2][1])
+            if portal_name or execute_portal:
                 return None
             if count == 4 and m.parse_named(frames[1][1]) != (b"P", ""):
                 return None
@@ -200,7 +201,8 @@ class Protocol:
             out.append(description)
         if rows:
             out.append(encode_rows(rows))
-        out.append(m.command_complete(f"SELECT {len(rows)}"))
+        # a limit the rows reach suspends the portal (whether more would come is not looked at), as in execute_portal
+        out.append(m.PORTAL_SUSPENDED if 0 < max_rows <= len(rows) else m.command_complete(f"SELECT {len(rows)}"))
         out.append(m.READY[session.status])
         return b"".join(out)
 

@@ -46,15 +46,19 @@ def protocol(tmp_path):
     [bind(b"by_id", [b"99999999999"]), DESCRIBE, EXECUTE, SYNC],
     [bind(b"by_id", [b"1"], portal=b"named"), frame(b"D", b"Pnamed\x00"), frame(b"E", b"named\x00" + struct.pack("!i", 0)), SYNC],
     [bind(b"by_id", [b"1"]), DESCRIBE, frame(b"E", b"\x00" + struct.pack("!i", 1)), SYNC],
+    [bind(b"by_id", [b"42"]), DESCRIBE, frame(b"E", b"\x00" + struct.pack("!i", 1)), SYNC],
+    [bind(b"by_id", [b"1"]), frame(b"E", b"\x00" + struct.pack("!i", 2)), SYNC],
+    [bind(b"by_id", [b"1"]), frame(b"E", b"\x00" + struct.pack("!i", -1)), SYNC],
     [bind(b"nosuch", [b"1"]), DESCRIBE, EXECUTE, SYNC],
 ], ids=["row", "nulls", "no-row", "null-key", "no-describe", "binary", "star-binary", "bad-text", "out-of-range",
-        "named-portal", "row-limit", "unknown-statement"])
+        "named-portal", "row-limit", "row-limit-no-row", "row-limit-above", "negative-limit", "unknown-statement"])
 def test_one_step_answer_equals_the_handlers_answer(protocol, messages, request) -> None:
     data = b"".join(messages)
     protocol.process(batch(data))  # both paths then start from the statement as the handlers leave it
     one_step = protocol.point_read(batch(data))
     handled = protocol.process(batch(data))
-    if request.node.callspec.id in ("row", "nulls", "no-row", "null-key", "no-describe", "binary", "star-binary"):
+    if request.node.callspec.id in ("row", "nulls", "no-row", "null-key", "no-describe", "binary", "star-binary", "row-limit",
+                                    "row-limit-no-row", "row-limit-above", "negative-limit"):
         assert one_step == handled
     else:
         assert one_step is None  # anything else is left to the handlers

@@ -159,7 +159,7 @@ def test_binary_results_and_many_concurrent_asyncpg_clients(server) -> None:
             statement = await conn.prepare("SELECT note, amount FROM lookups WHERE id = $1")
             for round_ in range(200):
                 key = 1 + (round_ * 13 + n) % 100
-                assert [tuple(r) for r in await statement.fetch(key)] == [(f"n{key}", key + 0.1)]
+                assert tuple(await statement.fetchrow(key)) == (f"n{key}", key + 0.1)  # Execute with a row limit of 1
                 if round_ == 20:
                     await asyncio.sleep(1.0)
         finally:
