@@ -125,14 +125,16 @@ class Store:
         self._recent = Recent(0)
         self._tx_cache, self._tx_cache_bytes, self._tx_cache_lock = OrderedDict(), 0, threading.Lock()
         self._time_index = {}
-        self._committed = self._indexed = 0
+        self._committed, self._indexed = -1, 0
         self.refresh()
         return self
 
     def refresh(self) -> bool:
         """A follower adopts the leader's last acknowledged transaction; False if its index has not applied it yet."""
-        self._indexed = self._index.watermark()
-        self._committed = committed = self._publication.read()
+        committed = self._publication.read()
+        if committed != self._committed or self._indexed < committed:  # else nothing was committed since: caught up
+            self._indexed = self._index.watermark()
+            self._committed = committed
         return self._indexed >= committed
 
     # -- opening and closing -------------------------------------------------------------
