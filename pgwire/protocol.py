@@ -48,7 +48,7 @@ class Protocol:
         self._shaped: tuple[bytes, Shaped | None] | None = None  # the last Query's payload and shape, from _quick_query
         self.deferred: Sequence[tuple[bytes, bytes]] = ()  # frames an inline batch left for later (WouldWait)
         self.parked: Parked | None = None  # the lock wait the deferred frames wait for, inline again once granted
-        self.point_streak = 0  # point reads answered in a row (point_read): a connection the server may lend to a reader
+        self.point_streak = 0  # point reads answered in a row (prepared or simple): a connection the server may lend to a reader
 
     # -- dispatch ------------------------------------------------------------------------------
 
@@ -85,9 +85,32 @@ class Protocol:
                 return None
             if len(statements) != 1 or not isinstance(statements[0], Utility) or statements[0].command not in ("begin", "start"):
                 return None
+        elif shaped.quick and session.tx is None:
+            return self._point_query(payload)
         elif not (shaped.quick or shaped.inline and session.tx is not None and session.tx.explicit):
             return None
         return self.process(((b"Q", payload),), inline=True)
+
+    def point_read_query(self, payload: bytes) -> bytes | None:
+        """A simple Query whose shape is a point read, outside any transaction, answered; None: anything else.
+
+        All of the simple protocol a reader process answers (pgwire.reader).
+        """
+        session = self.session
+        if self.copy is not None or self.skipping or session.tx is not None:
+            return None
+        try:
+            shaped = session.shaped(Reader(payload).cstring())
+        except ProtocolViolation:
+            return None
+        return self._point_query(payload) if shaped is not None and shaped.quick else None
+
+    def _point_query(self, payload: bytes) -> bytes:
+        """Answer a point read's Query (its shape just found, kept by the session), and count it in the streak."""
+        streak = self.point_streak
+        out = self.process(((b"Q", payload),), inline=True)
+        self.point_streak = streak + 1
+        return out
 
     def _quick(self, frames: Sequence[tuple[bytes, bytes]]) -> bool:
         """Whether a batch is only Bind/Describe/Execute/Sync of inline statements (point reads; point writes and

@@ -2,15 +2,16 @@
 
 The server hands over an idle connection that has been sending point reads (its socket, its
 settings and its prepared statements) when its own event loop has more such connections than a
-reader has. Here each of its batches that is one point read of a prepared statement is answered
-by the same code the server would run (``Protocol.point_read``), from a follower of the database
+reader has. Here each of its batches that is one point read, of a prepared statement or a simple
+Query, is answered by the same code the server would run (``Protocol.point_read``,
+``point_read_query``), from a follower of the database
 (``Database.follow``). Anything else, or a read the index cannot answer yet as of the server's
 last acknowledged transaction, hands the connection back with the bytes not yet answered: the
 server's session, kept while the connection was away, goes on from there.
 
 Control messages travel over a Unix SEQPACKET socket pair, pickled, a socket attached to
 ``take`` and ``back``:
-  server -> reader: ("take", id, state) + socket; ("drop", id)
+  server -> reader: ("take", id, state) + socket; ("forget", backend pid): that session has ended
   reader -> server: ("ready",); ("back", id, unanswered bytes) + socket; ("gone", id)
 """
 
@@ -56,6 +57,10 @@ def receive(control: socket.socket) -> tuple[tuple | None, socket.socket | None]
     return pickle.loads(data), (socket.socket(fileno=fds[0]) if fds else None)
 
 
+def _refuse_send(data: bytes) -> None:
+    raise AssertionError("a reader answers point reads only, each in one piece")
+
+
 def unframed(frames: list[tuple[bytes, bytes]]) -> bytes:
     """Frames as the client sent them."""
     return b"".join(kind + _I32.pack(len(payload) + 4) + payload for kind, payload in frames)
@@ -69,7 +74,8 @@ class _Reader:
         self.control = control
         self.done = loop.create_future()
         self.databases: dict[str, Database] = {}
-        self.connections: dict[int, _AwayConnection] = {}
+        self.connections: dict[int, _AwayConnection] = {}  # by the id the server lent it under
+        self.protocols: dict[int, Protocol] = {}  # by backend pid: the sessions of connections lent here, kept
 
     def on_control(self) -> None:
         message, sock = receive(self.control)
@@ -88,16 +94,40 @@ class _Reader:
                 return
             self.connections[conn_id] = connection
             self.loop.create_task(self._attach(connection, sock))
-        elif message[0] == "drop":
-            connection = self.connections.get(message[1])
-            if connection is not None and connection.transport is not None:
-                connection.transport.abort()
+        elif message[0] == "forget":
+            self.forget(message[1])
 
     async def _attach(self, connection: _AwayConnection, sock: socket.socket) -> None:
         try:
             await self.loop.connect_accepted_socket(lambda: connection, sock)
         except OSError:
             connection.connection_lost(None)
+
+    def protocol(self, db: Database, state: dict[str, Any]) -> Protocol:
+        """The session of a lent connection, kept from its last time here (keyed by its backend pid): a connection
+        lent again and again (reads between writes) has its statements prepared here once, not at every lending."""
+        pid = state["pid"]
+        protocol = self.protocols.get(pid)
+        if protocol is None or protocol.session.db is not db:
+            session = Session(db, state["user"], database=state["database"])
+            session.backend_pid = pid
+            protocol = self.protocols[pid] = Protocol(session, _refuse_send)
+        protocol.session.settings = dict(state["settings"])
+        wanted = state["parses"]  # the Parse messages of the server's statements, prepared here alike
+        statements = protocol.statements
+        for name in [name for name, statement in statements.items() if statement.wire.get("parse") not in wanted]:
+            del statements[name]  # closed or replaced since
+        have = {statement.wire["parse"] for statement in statements.values()}
+        for parse in wanted:
+            if parse not in have:
+                protocol.process([(b"P", parse), (b"S", b"")])
+        protocol.out.clear()
+        return protocol
+
+    def forget(self, pid: int) -> None:
+        protocol = self.protocols.pop(pid, None)
+        if protocol is not None:
+            protocol.session.close()
 
     def database(self, path: str) -> Database:
         db = self.databases.get(path)
@@ -125,17 +155,7 @@ class _AwayConnection(asyncio.Protocol):
         self.buffer = bytearray(state["buffer"])
         self.handed_back = False
         self.db = reader.database(state["path"])
-        session = Session(self.db, state["user"], database=state["database"])
-        session.settings = dict(state["settings"])
-        session.backend_pid = state["pid"]
-        self.protocol = protocol = Protocol(session, self._refuse_send)
-        for parse in state["parses"]:  # the server's named statements, prepared here alike
-            protocol.process([(b"P", parse), (b"S", b"")])
-        protocol.out.clear()
-
-    @staticmethod
-    def _refuse_send(data: bytes) -> None:
-        raise AssertionError("a reader answers point reads only, each in one piece")
+        self.protocol = reader.protocol(self.db, state)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -159,7 +179,10 @@ class _AwayConnection(asyncio.Protocol):
             caught_up = self.db.store.refresh()
         except Exception:  # noqa: BLE001 - the server reads it instead, and reports what fails there too
             caught_up = False
-        out = self.protocol.point_read(frames) if caught_up and not self.buffer else None
+        out = None
+        if caught_up and not self.buffer:
+            protocol = self.protocol
+            out = protocol.point_read_query(frames[0][1]) if len(frames) == 1 and frames[0][0] == b"Q" else protocol.point_read(frames)
         if out is None:
             self._hand_back(frames)
             return
@@ -190,7 +213,8 @@ class _AwayConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         reader = self.reader
         reader.connections.pop(self.id, None)
-        self.protocol.session.close()
+        if not self.handed_back:
+            reader.forget(self.protocol.session.backend_pid)
         if not self.handed_back and not reader.done.done():
             try:
                 send(reader.control, ("gone", self.id))

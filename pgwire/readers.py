@@ -1,7 +1,7 @@
 """The server's reader processes (pgwire.reader): point reads served from more than one core.
 
 One event loop runs a server's protocol work on one core. A connection that keeps sending
-point reads of prepared statements (pgbench -S, a lookup service) is lent to a reader process
+point reads (pgbench -S, a lookup service) is lent to a reader process
 while it is idle, as long as the server's own loop has more connections than the least busy
 reader: the connections spread over the cores. The server keeps the connection's session (its
 transaction state, settings, prepared statements, pg_stat_activity entry) while it is away; the
@@ -24,6 +24,7 @@ from pgwire.reader import receive, send
 
 log = logging.getLogger("immusql.server")
 STREAK = 8  # point reads in a row before a connection may be lent
+_MAX_FAILURES = 3  # reader processes that may die before the server stops starting them
 
 
 class _Process:
@@ -75,12 +76,17 @@ class _Process:
 
     def _exited(self) -> None:
         """The process ended (or its socket broke): the connections it had are lost."""
-        if self.control.fileno() >= 0:
-            self.readers.loop.remove_reader(self.control.fileno())
+        readers = self.readers
+        if self.control.fileno() >= 0:  # not stopped by the server: it died
+            readers.loop.remove_reader(self.control.fileno())
             self.control.close()
+            readers.failures += 1
+            if readers.failures >= _MAX_FAILURES:
+                log.warning("reader processes keep failing (the last exited with %s); serving without them", self.proc.poll())
+                readers.count = 0
         self.ready = False
-        if self in self.readers.processes:
-            self.readers.processes.remove(self)
+        if self in readers.processes:
+            readers.processes.remove(self)
         away, self.away = self.away, {}
         for connection in away.values():
             connection.gone()
@@ -96,11 +102,13 @@ class _Process:
         self.away[connection.away_id] = connection
         return True
 
-    def drop(self, connection: Any) -> None:
-        try:
-            send(self.control, ("drop", connection.away_id))
-        except OSError:
-            pass
+    def forget(self, pid: int) -> None:
+        """The session of a connection once lent here has ended: the process drops its copy."""
+        if self.control.fileno() >= 0:
+            try:
+                send(self.control, ("forget", pid))
+            except OSError:
+                pass
 
 
 class Readers:
@@ -108,6 +116,7 @@ class Readers:
 
     def __init__(self, count: int) -> None:
         self.count = count
+        self.failures = 0
         self.processes: list[_Process] = []
         self.loop = asyncio.get_running_loop()
         self._next_id = 0

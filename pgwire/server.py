@@ -132,6 +132,7 @@ class _Connection(asyncio.Protocol):
         self._startup: asyncio.Task | None = None
         self.away = False  # lent to a reader process (pgwire.readers): its session waits here, its socket is there
         self.away_id = 0
+        self.lent_to: Any = None  # the reader process it was last lent to, which keeps a copy of its session
 
     # -- transport callbacks ---------------------------------------------------------------------
 
@@ -390,7 +391,9 @@ class _Connection(asyncio.Protocol):
         if not lent:
             transport.resume_reading()
             return
-        self.away = True
+        if self.lent_to is not None and self.lent_to is not process:
+            self.lent_to.forget(self.pid)
+        self.away, self.lent_to = True, process
         transport.abort()  # this process's descriptor; the reader has its own
 
     async def come_back(self, sock: socket.socket, unanswered: bytes) -> None:
@@ -497,6 +500,9 @@ class _Connection(asyncio.Protocol):
 
     def release(self) -> None:
         """Give back what the connection held: its transaction is rolled back, its database released."""
+        if self.lent_to is not None:
+            self.lent_to.forget(self.pid)
+            self.lent_to = None
         if self.pid:
             self.server.connections.pop(self.pid, None)
             self.pid = 0

@@ -88,6 +88,36 @@ def test_point_reads_are_answered_by_a_reader_process_and_its_loss_costs_only_it
         conn.close()
 
 
+def test_simple_protocol_point_reads_are_lent_too(server) -> None:
+    import psycopg2
+
+    conns = [psycopg2.connect(server.conninfo()) for _ in range(6)]
+    for conn in conns:
+        conn.autocommit = True
+    for round_ in range(40):  # psycopg2 sends each query as a simple Query with its literals in the text
+        for i, conn in enumerate(conns):
+            key = 1 + (round_ * 7 + i) % 100
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT note, amount FROM lookups WHERE id = %s", (key,))
+                assert cursor.fetchall() == [(f"n{key}", key + 0.1)]
+        if round_ == 10:
+            time.sleep(1.0)
+    with conns[0].cursor() as cursor:  # an error in a lent connection's query is the server's error
+        with pytest.raises(psycopg2.errors.InvalidTextRepresentation):
+            cursor.execute("SELECT note FROM lookups WHERE id = 'x'")
+    (reader,) = _readers(server)
+    os.kill(reader, signal.SIGKILL)
+    lost = 0
+    for conn in conns:
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT note FROM lookups WHERE id = 5")
+        except psycopg2.OperationalError:
+            lost += 1
+        conn.close()
+    assert 0 < lost < len(conns)
+
+
 def test_a_lent_connection_reads_every_commit_acknowledged_before_its_read(server) -> None:
     conns = _clients(server, 4)
     with psycopg.connect(server.conninfo(), autocommit=True) as writer:
@@ -167,6 +197,33 @@ def test_binary_results_and_many_concurrent_asyncpg_clients(server) -> None:
 
     async def main() -> None:
         await asyncio.gather(*(client(n) for n in range(8)))
+
+    asyncio.run(main())
+    assert _readers(server)
+
+
+def test_a_statement_name_reused_for_other_sql_is_the_new_statement_when_lent_again(server) -> None:
+    versions = [("SELECT note FROM lookups WHERE id = $1", lambda key: f"n{key}"),
+                ("SELECT amount FROM lookups WHERE id = $1", lambda key: key + 0.1),
+                ("SELECT id FROM lookups WHERE id = $1", lambda key: key)]
+
+    async def main() -> None:
+        conns = [await asyncpg.connect(server.dsn) for _ in range(4)]
+        kept = []  # asyncpg closes a named statement whose object is collected: these stay until the end
+        try:
+            for number, (sql, expected) in enumerate(versions):
+                for conn in conns:
+                    if number:
+                        await conn.execute("DEALLOCATE s1")  # brings a lent connection back; the reader keeps its session
+                    statement = await conn.prepare(sql, name="s1")
+                    kept.append(statement)
+                    for round_ in range(30):
+                        key = 1 + round_ % 100
+                        assert await statement.fetchval(key) == expected(key)
+                await asyncio.sleep(1.0 if number == 0 else 0)  # the reader starts
+        finally:
+            for conn in conns:
+                await conn.close()
 
     asyncio.run(main())
     assert _readers(server)
