@@ -35,5 +35,6 @@ class ConflictError(StoreError):
         self.snapshot = snapshot
 
 
-class FollowerBehindError(StoreError):
-    """A follower's index has not applied every transaction the store's process acknowledged (read there instead)."""
+class FollowerError(StoreError):
+    """What a follower (Store.follow) cannot answer: its index is behind the store's owner, or the answer needs the
+    owner itself (a signed checkpoint). Ask the owner instead."""

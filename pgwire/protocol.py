@@ -21,6 +21,7 @@ from engine.locks import Parked, WouldWait
 from engine.parse import Utility
 from engine.session import REPORTED_SETTINGS, Portal, Result, Session, Shaped, Statement
 from engine.types import BY_NAME, SqlType
+from immusql.errors import FollowerError
 from pgwire import codecs
 from pgwire import messages as m
 from pgwire.messages import ProtocolViolation, Reader
@@ -49,6 +50,8 @@ class Protocol:
         self.deferred: Sequence[tuple[bytes, bytes]] = ()  # frames an inline batch left for later (WouldWait)
         self.parked: Parked | None = None  # the lock wait the deferred frames wait for, inline again once granted
         self.point_streak = 0  # point reads answered in a row (prepared or simple): a connection the server may lend to a reader
+        self.point_failure: Exception | None = None  # why point_read last returned None, if something raised
+        self.local_shapes: set[tuple] = set()  # simple Queries' shapes a reader cannot answer: they do not count in the streak
 
     # -- dispatch ------------------------------------------------------------------------------
 
@@ -86,7 +89,7 @@ class Protocol:
             if len(statements) != 1 or not isinstance(statements[0], Utility) or statements[0].command not in ("begin", "start"):
                 return None
         elif shaped.quick and session.tx is None:
-            return self._point_query(payload)
+            return self._point_query(payload, shaped.key not in self.local_shapes)
         elif not (shaped.quick or shaped.inline and session.tx is not None and session.tx.explicit):
             return None
         return self.process(((b"Q", payload),), inline=True)
@@ -103,13 +106,14 @@ class Protocol:
             shaped = session.shaped(Reader(payload).cstring())
         except ProtocolViolation:
             return None
-        return self._point_query(payload) if shaped is not None and shaped.quick else None
+        return self._point_query(payload, True) if shaped is not None and shaped.quick else None
 
-    def _point_query(self, payload: bytes) -> bytes:
-        """Answer a point read's Query (its shape just found, kept by the session), and count it in the streak."""
+    def _point_query(self, payload: bytes, lendable: bool) -> bytes:
+        """Answer a point read's Query (its shape just found, kept by the session); it counts in the streak if a reader
+        could answer it too."""
         streak = self.point_streak
         out = self.process(((b"Q", payload),), inline=True)
-        self.point_streak = streak + 1
+        self.point_streak = streak + 1 if lendable else 0
         return out
 
     def _quick(self, frames: Sequence[tuple[bytes, bytes]]) -> bool:
@@ -179,7 +183,7 @@ class Protocol:
                 break
             except SqlError as error:
                 self._extended_error(error)
-            except (ProtocolViolation, ConnectionError):
+            except (ProtocolViolation, ConnectionError, FollowerError):  # FollowerError: in a reader process, the server answers
                 raise
             except Exception as exc:  # noqa: BLE001 - a bug fails the statement, not the session or the server
                 self._extended_error(internal_error(exc))
@@ -195,6 +199,7 @@ class Protocol:
         and the batch goes through the handlers, which have no side effects to undo from here (a point read
         writes nothing).
         """
+        self.point_failure = None
         count = len(frames)
         if not (count == 4 and frames[1][0] == b"D" or count == 3) or frames[0][0] != b"B" or frames[-2][0] != b"E" \
                 or frames[-1][0] != b"S" or self.session.tx is not None or self.in_sync_block or self.copy is not None:
@@ -215,10 +220,11 @@ class Protocol:
             rows = session.run_quick(statement, values)
             session.activity.finish()
             description, encode_rows, _ = self._codecs(statement.plan.columns, result_formats)
-        except Exception:  # noqa: BLE001 - the handlers will report it properly
+        except Exception as exc:  # noqa: BLE001 - the handlers will report it properly
+            self.point_failure = exc
             return None
         session.portals.pop("", None)  # Bind would have replaced it, Sync closed it
-        self.point_streak += 1
+        self.point_streak = 0 if statement.wire.get("local") else self.point_streak + 1
         out = [m.BIND_COMPLETE]
         if count == 4:
             out.append(description)
@@ -307,6 +313,9 @@ class Protocol:
             session.end_block()
         except WouldWait:
             session.block = False  # the Query runs again, whole, on a worker thread
+            raise
+        except FollowerError:  # in a reader process: the server answers it
+            session.abort_block()
             raise
         except Exception as exc:  # noqa: BLE001 - SqlError, or a bug reported as XX000
             session.abort_block()

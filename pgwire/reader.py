@@ -12,7 +12,7 @@ server's session, kept while the connection was away, goes on from there.
 Control messages travel over a Unix SEQPACKET socket pair, pickled, a socket attached to
 ``take`` and ``back``:
   server -> reader: ("take", id, state) + socket; ("forget", backend pid): that session has ended
-  reader -> server: ("ready",); ("back", id, unanswered bytes) + socket; ("gone", id)
+  reader -> server: ("ready",); ("back", id, unanswered bytes, what it cannot answer) + socket; ("gone", id)
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from typing import Any
 from engine.database import Database
 from engine.session import Session
 from pgwire import messages as m
+from immusql.errors import FollowerError
+from pgwire.messages import Reader
 from pgwire.protocol import Protocol
 
 log = logging.getLogger("immusql.reader")
@@ -89,7 +91,7 @@ class _Reader:
                 connection = _AwayConnection(self, conn_id, state)
             except Exception:  # noqa: BLE001 - whatever keeps this process from serving it, the server can
                 log.exception("cannot take connection %d", conn_id)
-                send(self.control, ("back", conn_id, state["buffer"]), sock)
+                send(self.control, ("back", conn_id, state["buffer"], None), sock)
                 sock.close()
                 return
             self.connections[conn_id] = connection
@@ -179,17 +181,27 @@ class _AwayConnection(asyncio.Protocol):
             caught_up = self.db.store.refresh()
         except Exception:  # noqa: BLE001 - the server reads it instead, and reports what fails there too
             caught_up = False
-        out = None
+        out = local = None
         if caught_up and not self.buffer:
             protocol = self.protocol
-            out = protocol.point_read_query(frames[0][1]) if len(frames) == 1 and frames[0][0] == b"Q" else protocol.point_read(frames)
+            if len(frames) == 1 and frames[0][0] == b"Q":
+                try:
+                    out = protocol.point_read_query(frames[0][1])
+                except FollowerError:  # it needs the server (a _proof column): so will its shape, next time
+                    local = ("shape", protocol.session.shaped(Reader(frames[0][1]).cstring()).key)
+                    self.reader.forget(protocol.session.backend_pid)  # the statement stopped halfway: start afresh
+            else:
+                out = protocol.point_read(frames)
+                if isinstance(protocol.point_failure, FollowerError):
+                    local = ("statement", m.parse_bind(frames[0][1])[1])
         if out is None:
-            self._hand_back(frames)
+            self._hand_back(frames, local)
             return
         self.transport.write(out)
 
-    def _hand_back(self, frames: list[tuple[bytes, bytes]]) -> None:
-        """Give the connection back to the server with what it has not answered."""
+    def _hand_back(self, frames: list[tuple[bytes, bytes]], local: tuple | None = None) -> None:
+        """Give the connection back to the server with what it has not answered, and what this process cannot answer
+        (a statement or a query shape the server should keep answering itself)."""
         transport = self.transport
         transport.pause_reading()
         if transport.get_write_buffer_size():  # the answer before must reach the client first
@@ -200,7 +212,7 @@ class _AwayConnection(asyncio.Protocol):
         sock = socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
         transport.abort()  # closes this process's descriptor only: the duplicate keeps the connection open
         try:
-            send(self.reader.control, ("back", self.id, unframed(frames) + bytes(self.buffer)), sock)
+            send(self.reader.control, ("back", self.id, unframed(frames) + bytes(self.buffer), local), sock)
         finally:
             sock.close()
 

@@ -58,7 +58,7 @@ class _Process:
             if connection is None:
                 sock.close()
             else:
-                self.readers.loop.create_task(connection.come_back(sock, message[2]))
+                self.readers.loop.create_task(connection.come_back(sock, message[2], message[3]))
         elif kind == "gone":
             connection = self.away.pop(message[1], None)
             if connection is not None:

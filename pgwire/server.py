@@ -396,10 +396,16 @@ class _Connection(asyncio.Protocol):
         self.away, self.lent_to = True, process
         transport.abort()  # this process's descriptor; the reader has its own
 
-    async def come_back(self, sock: socket.socket, unanswered: bytes) -> None:
-        """The reader gives the connection back, with the bytes it did not answer: the session goes on here."""
+    async def come_back(self, sock: socket.socket, unanswered: bytes, local: tuple | None) -> None:
+        """The reader gives the connection back, with the bytes it did not answer: the session goes on here. ``local``:
+        a statement or query shape that needs this process (a _proof column), whose reads no longer count for lending."""
         self.away = False
-        self.protocol.point_streak = 0
+        protocol = self.protocol
+        protocol.point_streak = 0
+        if local is not None and local[0] == "shape":
+            protocol.local_shapes.add(local[1])
+        elif local is not None and local[1] in protocol.statements:
+            protocol.statements[local[1]].wire["local"] = True
         self.buffer[:0] = unanswered
         try:
             await self.loop.connect_accepted_socket(lambda: self, sock)

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from immusql.errors import ConflictError, CorruptionError, FollowerBehindError, IndexerError, LimitError, StoreClosedError, StoreError, StoreLockedError
+from immusql.errors import ConflictError, CorruptionError, FollowerError, IndexerError, LimitError, StoreClosedError, StoreError, StoreLockedError
 from immusql.proofs import merkle
 from immusql.proofs.hashing import EMPTY_HASH, TX_HEADER_SIZE, TxHeader, leaf_hash
 from immusql.proofs.note import Checkpoint, open_checkpoint, sign_checkpoint, vkey
@@ -120,7 +120,7 @@ class Store:
         self._index = IndexReader(layout.index, self._segments.read)
         self._index_cond = threading.Condition()
         self._index_failure = None
-        self._failed = StoreError("a follower does not write")
+        self._failed = FollowerError("a follower does not write")
         self._queue_lock = threading.Lock()
         self._recent = Recent(0)
         self._tx_cache, self._tx_cache_bytes, self._tx_cache_lock = OrderedDict(), 0, threading.Lock()
@@ -318,7 +318,7 @@ class Store:
         if self._follower:  # nothing tells a follower of progress: it asks once
             if self.refresh() or self._indexed >= target:
                 return True
-            raise FollowerBehindError(f"the index has applied tx {self._indexed}, not yet {target}")
+            raise FollowerError(f"the index has applied tx {self._indexed}, not yet {target}")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._index_cond:
             while self._indexed < target:
@@ -686,6 +686,8 @@ class Store:
 
     def checkpoint(self) -> Checkpoint:
         """A signed checkpoint of the whole log, made (and persisted) if the log grew since the last one."""
+        if self._follower:
+            raise FollowerError("a follower does not sign checkpoints")
         with self._checkpoint_lock:
             size = self._committed
             latest = self._latest

@@ -4,6 +4,7 @@ answered there, exactly as the server would answer, and come back for anything e
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -227,6 +228,37 @@ def test_a_statement_name_reused_for_other_sql_is_the_new_statement_when_lent_ag
 
     asyncio.run(main())
     assert _readers(server)
+
+
+def test_reads_only_the_server_can_answer_bring_the_connection_back_for_good(server) -> None:
+    import psycopg2
+
+    conns = _clients(server, 4)
+    simple = [psycopg2.connect(server.conninfo()) for _ in range(4)]
+    for conn in simple:
+        conn.autocommit = True
+    for round_ in range(40):
+        for i, conn in enumerate(conns):  # a row's proof needs a checkpoint the server signs: a reader hands it back
+            note, proof = conn.execute("SELECT note, _proof FROM lookups WHERE id = %s", (i + 1,), prepare=True).fetchone()
+            proof = json.loads(proof) if isinstance(proof, str) else proof
+            assert note == f"n{i + 1}" and proof["format"] == "immusql-proof/v1"
+        for i, conn in enumerate(simple):
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT note, _proof FROM lookups WHERE id = %s", (i + 1,))
+                note, proof = cursor.fetchone()
+                proof = json.loads(proof) if isinstance(proof, str) else proof
+                assert note == f"n{i + 1}" and proof["format"] == "immusql-proof/v1"
+        if round_ == 0:
+            time.sleep(1.0)
+    (reader,) = _readers(server)
+    os.kill(reader, signal.SIGKILL)  # none of them is lent any more: they all go on
+    for conn in conns:
+        assert _read(conn, 5) == ("n5", 5.1)
+        conn.close()
+    for conn in simple:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        conn.close()
 
 
 def test_a_cancel_request_for_a_lent_connection_is_harmless(server) -> None:
