@@ -52,6 +52,7 @@ class Protocol:
         self.point_streak = 0  # point reads answered in a row (prepared or simple): a connection the server may lend to a reader
         self.point_failure: Exception | None = None  # why point_read last returned None, if something raised
         self.local_shapes: set[tuple] = set()  # simple Queries' shapes a reader cannot answer: they do not count in the streak
+        self.in_reader = False  # in a reader process (pgwire.reader): what is not an SQL error is the server's to answer
 
     # -- dispatch ------------------------------------------------------------------------------
 
@@ -314,11 +315,10 @@ class Protocol:
         except WouldWait:
             session.block = False  # the Query runs again, whole, on a worker thread
             raise
-        except FollowerError:  # in a reader process: the server answers it
-            session.abort_block()
-            raise
         except Exception as exc:  # noqa: BLE001 - SqlError, or a bug reported as XX000
             session.abort_block()
+            if self.in_reader and not isinstance(exc, SqlError):
+                raise FollowerError(f"a reader process cannot answer it: {type(exc).__name__}: {exc}") from exc
             self.error(exc if isinstance(exc, SqlError) else internal_error(exc))
         self._ready()
 

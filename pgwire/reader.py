@@ -27,6 +27,7 @@ import sys
 from typing import Any
 
 from engine.database import Database
+from engine.errors import SqlError
 from engine.session import Session
 from pgwire import messages as m
 from immusql.errors import FollowerError
@@ -114,6 +115,7 @@ class _Reader:
             session = Session(db, state["user"], database=state["database"])
             session.backend_pid = pid
             protocol = self.protocols[pid] = Protocol(session, _refuse_send)
+            protocol.in_reader = True
         protocol.session.settings = dict(state["settings"])
         wanted = state["parses"]  # the Parse messages of the server's statements, prepared here alike
         statements = protocol.statements
@@ -187,12 +189,13 @@ class _AwayConnection(asyncio.Protocol):
             if len(frames) == 1 and frames[0][0] == b"Q":
                 try:
                     out = protocol.point_read_query(frames[0][1])
-                except FollowerError:  # it needs the server (a _proof column): so will its shape, next time
+                except FollowerError:  # it needs the server (a _proof column), and so will its shape next time
                     local = ("shape", protocol.session.shaped(Reader(frames[0][1]).cstring()).key)
                     self.reader.forget(protocol.session.backend_pid)  # the statement stopped halfway: start afresh
             else:
                 out = protocol.point_read(frames)
-                if isinstance(protocol.point_failure, FollowerError):
+                failure = protocol.point_failure
+                if failure is not None and not isinstance(failure, SqlError):  # not the client's error: this process's
                     local = ("statement", m.parse_bind(frames[0][1])[1])
         if out is None:
             self._hand_back(frames, local)
