@@ -117,12 +117,12 @@ class _Reader:
             protocol = self.protocols[pid] = Protocol(session, _refuse_send)
             protocol.in_reader = True
         protocol.session.settings = dict(state["settings"])
-        wanted = state["parses"]  # the Parse messages of the server's statements, prepared here alike
+        wanted = set(state["parses"])  # the Parse messages of the server's statements, prepared here alike
         statements = protocol.statements
         for name in [name for name, statement in statements.items() if statement.wire.get("parse") not in wanted]:
             del statements[name]  # closed or replaced since
         have = {statement.wire["parse"] for statement in statements.values()}
-        for parse in wanted:
+        for parse in state["parses"]:
             if parse not in have:
                 protocol.process([(b"P", parse), (b"S", b"")])
         protocol.out.clear()

@@ -1,9 +1,9 @@
 """The server's reader processes (pgwire.reader): point reads served from more than one core.
 
-One event loop runs a server's protocol work on one core. A connection that keeps sending
-point reads (pgbench -S, a lookup service) is lent to a reader process
-while it is idle, as long as the server's own loop has more connections than the least busy
-reader: the connections spread over the cores. The server keeps the connection's session (its
+One event loop runs a server's protocol work on one core. A connection that keeps sending point
+reads (pgbench -S, a lookup service) is lent to a reader process while it is idle, as long as the
+server's own loop has more connections than the least busy reader: the connections spread over
+the cores. The server keeps the connection's session (its
 transaction state, settings, prepared statements, pg_stat_activity entry) while it is away; the
 reader gives the connection back at the first batch that is not a point read.
 
