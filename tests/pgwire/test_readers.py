@@ -269,6 +269,39 @@ def test_a_cancel_request_for_a_lent_connection_is_harmless(server) -> None:
         conn.close()
 
 
+def test_two_readers_and_two_databases() -> None:
+    running = ImmusqlServer.start(None, "--readers", "2")
+    try:
+        with psycopg.connect(running.conninfo(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE other")
+        for dbname in ("immusql", "other"):
+            with psycopg.connect(running.conninfo(dbname), autocommit=True) as conn:
+                conn.execute("CREATE TABLE lookups (id int PRIMARY KEY, note text, amount float8)")
+                conn.execute("INSERT INTO lookups SELECT g, %s || g, g + 0.1 FROM generate_series(1, 100) g", (dbname,))
+        conns = [(dbname, psycopg.connect(running.conninfo(dbname), autocommit=True)) for dbname in ("immusql", "other") * 4]
+        for round_ in range(60):
+            for i, (dbname, conn) in enumerate(conns):
+                key = 1 + (round_ * 7 + i) % 100
+                assert _read(conn, key) == (f"{dbname}{key}", key + 0.1)
+            if round_ in (10, 30):
+                time.sleep(1.0)  # the first reader starts, takes connections; then the second
+        readers = _readers(running)
+        assert len(readers) == 2
+        for pid in readers:
+            os.kill(pid, signal.SIGKILL)
+        lost = 0
+        for dbname, conn in conns:
+            try:
+                assert _read(conn, 5) == (f"{dbname}5", 5.1)
+            except psycopg.OperationalError:
+                lost += 1
+            conn.close()
+        assert 0 < lost < len(conns)
+    finally:
+        running.stop()
+        running.remove()
+
+
 def test_without_readers_no_process_starts() -> None:
     running = ImmusqlServer.start(None, "--readers", "0")
     try:
