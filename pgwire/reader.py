@@ -37,6 +37,7 @@ from pgwire.protocol import Protocol
 log = logging.getLogger("immusql.reader")
 _I32 = struct.Struct("!i")
 MAX_CONTROL = 1 << 20  # bytes of one control message (a connection's state)
+_LAG_POLLS, _LAG_POLL_SECONDS = 10, 0.0002  # a read waits up to ~2 ms for the index before the server answers it
 
 
 def send(control: socket.socket, message: tuple, sock: socket.socket | None = None) -> None:
@@ -158,6 +159,7 @@ class _AwayConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray(state["buffer"])
         self.handed_back = False
+        self.polls = 0  # times the current batch waited for the index
         self.db = reader.database(state["path"])
         self.protocol = reader.protocol(self.db, state)
 
@@ -168,10 +170,12 @@ class _AwayConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        if not self.handed_back:
+        if not self.handed_back and not self.polls:
             self._answer()
 
     def _answer(self) -> None:
+        if self.handed_back or self.transport is None or self.transport.is_closing():
+            return  # a poll for the index that outlived the connection here
         try:
             frames = m.split_frames(self.buffer)
         except m.ProtocolViolation:
@@ -182,7 +186,13 @@ class _AwayConnection(asyncio.Protocol):
         try:
             caught_up = self.db.store.refresh()
         except Exception:  # noqa: BLE001 - the server reads it instead, and reports what fails there too
-            caught_up = False
+            caught_up = None
+        if caught_up is False and self.polls < _LAG_POLLS:  # the index applies a commit a moment after it is acknowledged
+            self.polls += 1
+            self.buffer[:0] = unframed(frames)
+            self.reader.loop.call_later(_LAG_POLL_SECONDS, self._answer)
+            return
+        self.polls = 0
         out = local = None
         if caught_up and not self.buffer:
             protocol = self.protocol
