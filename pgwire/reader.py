@@ -93,7 +93,7 @@ class _Reader:
                 connection = _AwayConnection(self, conn_id, state)
             except Exception:  # noqa: BLE001 - whatever keeps this process from serving it, the server can
                 log.exception("cannot take connection %d", conn_id)
-                send(self.control, ("back", conn_id, state["buffer"], None), sock)
+                send(self.control, ("back", conn_id, b"", None), sock)
                 sock.close()
                 return
             self.connections[conn_id] = connection
@@ -157,7 +157,7 @@ class _AwayConnection(asyncio.Protocol):
         self.reader = reader
         self.id = conn_id
         self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray(state["buffer"])
+        self.buffer = bytearray()
         self.handed_back = False
         self.polls = 0  # times the current batch waited for the index
         self.db = reader.database(state["path"])
@@ -165,8 +165,6 @@ class _AwayConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
-        if self.buffer:
-            self._answer()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -179,7 +177,7 @@ class _AwayConnection(asyncio.Protocol):
         try:
             frames = m.split_frames(self.buffer)
         except m.ProtocolViolation:
-            self._hand_back([])  # the server reports it
+            self._hand_back(b"")  # the server reports it
             return
         if not frames:
             return
@@ -208,39 +206,35 @@ class _AwayConnection(asyncio.Protocol):
                 if failure is not None and not isinstance(failure, SqlError):  # not the client's error: this process's
                     local = ("statement", m.parse_bind(frames[0][1])[1])
         if out is None:
-            self._hand_back(frames, local)
+            self._hand_back(unframed(frames), local)
             return
         self.transport.write(out)
 
-    def _hand_back(self, frames: list[tuple[bytes, bytes]], local: tuple | None = None) -> None:
-        """Give the connection back to the server with what it has not answered, and what this process cannot answer
-        (a statement or a query shape the server should keep answering itself)."""
+    def _hand_back(self, unanswered: bytes, local: tuple | None = None) -> None:
+        """Give the connection back to the server with the bytes not answered (a partial frame after them stays in the
+        buffer), and what this process cannot answer: a statement or a query shape the server should keep to itself."""
         transport = self.transport
+        if transport.is_closing():
+            return  # the client left meanwhile: connection_lost tells the server
         transport.pause_reading()
         if transport.get_write_buffer_size():  # the answer before must reach the client first
-            self.buffer[:0] = unframed(frames)
-            self.reader.loop.call_later(0.001, self._answer_later)
+            self.reader.loop.call_later(0.001, self._hand_back, unanswered, local)
             return
         self.handed_back = True
         sock = socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
         transport.abort()  # closes this process's descriptor only: the duplicate keeps the connection open
         try:
-            send(self.reader.control, ("back", self.id, unframed(frames) + bytes(self.buffer), local), sock)
+            send(self.reader.control, ("back", self.id, unanswered + bytes(self.buffer), local), sock)
         finally:
             sock.close()
-
-    def _answer_later(self) -> None:
-        if self.transport.get_write_buffer_size():
-            self.reader.loop.call_later(0.001, self._answer_later)
-            return
-        self._hand_back(m.split_frames(self.buffer))
 
     def connection_lost(self, exc: Exception | None) -> None:
         reader = self.reader
         reader.connections.pop(self.id, None)
-        if not self.handed_back:
-            reader.forget(self.protocol.session.backend_pid)
-        if not self.handed_back and not reader.done.done():
+        if self.handed_back:
+            return
+        reader.forget(self.protocol.session.backend_pid)
+        if not reader.done.done():
             try:
                 send(reader.control, ("gone", self.id))
             except OSError:

@@ -380,8 +380,7 @@ class _Connection(asyncio.Protocol):
             return
         name, db = self.database
         state = {"path": db.path, "database": name, "user": session.settings["user"], "settings": dict(session.settings),
-                 "pid": self.pid, "buffer": b"",
-                 "parses": [s.wire["parse"] for s in protocol.statements.values() if "parse" in s.wire]}
+                 "pid": self.pid, "parses": [s.wire["parse"] for s in protocol.statements.values() if "parse" in s.wire]}
         transport.pause_reading()
         sock = socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
         try:
