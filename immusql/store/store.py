@@ -116,18 +116,24 @@ class Store:
         self._follower = True
         self._closed = False
         self._publication = Publication(layout.published, writer=False)
-        self._segments = SegmentReader(layout.log)
-        self._index = IndexReader(layout.index, self._segments.read)
-        self._index_cond = threading.Condition()
-        self._index_failure = None
+        self._open_reads()
         self._failed = FollowerError("a follower does not write")
         self._queue_lock = threading.Lock()
         self._recent = Recent(0)
-        self._tx_cache, self._tx_cache_bytes, self._tx_cache_lock = OrderedDict(), 0, threading.Lock()
-        self._time_index = {}
         self._committed, self._indexed = -1, 0
         self.refresh()
         return self
+
+    def _open_reads(self) -> None:
+        """What reads use, in the store's process and in a follower alike: the segments, the index, their caches."""
+        self._segments = SegmentReader(self.layout.log)
+        self._index = IndexReader(self.layout.index, self._segments.read)
+        self._index_cond = threading.Condition()
+        self._index_failure: str | None = None
+        self._tx_cache: OrderedDict[int, tuple[tuple, int]] = OrderedDict()  # tx id -> (entry tree, bytes)
+        self._tx_cache_bytes = 0
+        self._tx_cache_lock = threading.Lock()
+        self._time_index: dict[int, int] = {}  # commit time (us) -> the last tx at or before it, once settled
 
     def refresh(self) -> bool:
         """A follower adopts the leader's last acknowledged transaction; False if its index has not applied it yet."""
@@ -173,8 +179,7 @@ class Store:
             os.fsync(f.fileno())
         os.makedirs(layout.index, exist_ok=True)
 
-        self._segments = SegmentReader(layout.log)
-        self._index = IndexReader(layout.index, self._segments.read)
+        self._open_reads()
         watermark = self._index.watermark()
         resume = self._index.tx_location(watermark)[0] if watermark else None
         tail = recover(layout.log, resume, watermark)
@@ -191,8 +196,6 @@ class Store:
         self._indexed = watermark
         self._lag: deque[tuple[int, int]] = deque([(tail.last_tx, tail.unindexed_bytes)] if tail.unindexed_bytes else [])
         self._lag_bytes = tail.unindexed_bytes
-        self._index_cond = threading.Condition()
-        self._index_failure: str | None = None
         self._restarts = 0
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
@@ -206,10 +209,6 @@ class Store:
         self._recent = Recent(tail.last_tx)
         self._failed: BaseException | None = None
         self._checkpoint_lock = threading.Lock()
-        self._tx_cache: OrderedDict[int, tuple[tuple, int]] = OrderedDict()  # tx id -> (entry tree, bytes)
-        self._time_index: dict[int, int] = {}  # commit time (us) -> the last tx at or before it, once settled
-        self._tx_cache_bytes = 0
-        self._tx_cache_lock = threading.Lock()
         self._follower = False
         self._publication = Publication(layout.published, writer=True)
         self._publication.publish(self._committed)
