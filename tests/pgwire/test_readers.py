@@ -4,11 +4,13 @@ answered there, exactly as the server would answer, and come back for anything e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import socket
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -20,17 +22,30 @@ from tests.immusql_server import ImmusqlServer
 LOOKUP = "SELECT note, amount FROM lookups WHERE id = %s"
 
 
-@pytest.fixture
-def server():
-    running = ImmusqlServer.start(None, "--readers", "1")
+@contextlib.contextmanager
+def _serving(readers: int, notes: dict[str, str] | None = None) -> Iterator[ImmusqlServer]:
+    """A server with ``--readers``; in each database of ``notes`` (created if need be), lookups' 100 rows, the note of
+    row g being the database's note prefix and g."""
+    running = ImmusqlServer.start(None, "--readers", str(readers))
     try:
-        with psycopg.connect(running.conninfo(), autocommit=True) as conn:
-            conn.execute("CREATE TABLE lookups (id int PRIMARY KEY, note text, amount float8, at timestamptz)")
-            conn.execute("INSERT INTO lookups SELECT g, 'n' || g, g + 0.1, timestamptz '2026-01-01 00:00:00+00' FROM generate_series(1, 100) g")
+        for dbname, prefix in (notes or {"immusql": "n"}).items():
+            if dbname != "immusql":
+                with psycopg.connect(running.conninfo(), autocommit=True) as conn:
+                    conn.execute(f"CREATE DATABASE {dbname}")
+            with psycopg.connect(running.conninfo(dbname), autocommit=True) as conn:
+                conn.execute("CREATE TABLE lookups (id int PRIMARY KEY, note text, amount float8, at timestamptz)")
+                conn.execute("INSERT INTO lookups SELECT g, %s || g, g + 0.1, timestamptz '2026-01-01 00:00:00+00' "
+                             "FROM generate_series(1, 100) g", (prefix,))
         yield running
     finally:
         running.stop()
         running.remove()
+
+
+@pytest.fixture
+def server():
+    with _serving(1) as running:
+        yield running
 
 
 def _readers(server: ImmusqlServer) -> list[int]:
@@ -270,14 +285,7 @@ def test_a_cancel_request_for_a_lent_connection_is_harmless(server) -> None:
 
 
 def test_two_readers_and_two_databases() -> None:
-    running = ImmusqlServer.start(None, "--readers", "2")
-    try:
-        with psycopg.connect(running.conninfo(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE other")
-        for dbname in ("immusql", "other"):
-            with psycopg.connect(running.conninfo(dbname), autocommit=True) as conn:
-                conn.execute("CREATE TABLE lookups (id int PRIMARY KEY, note text, amount float8)")
-                conn.execute("INSERT INTO lookups SELECT g, %s || g, g + 0.1 FROM generate_series(1, 100) g", (dbname,))
+    with _serving(2, {"immusql": "immusql", "other": "other"}) as running:
         conns = [(dbname, psycopg.connect(running.conninfo(dbname), autocommit=True)) for dbname in ("immusql", "other") * 4]
         for round_ in range(60):
             for i, (dbname, conn) in enumerate(conns):
@@ -297,17 +305,10 @@ def test_two_readers_and_two_databases() -> None:
                 lost += 1
             conn.close()
         assert 0 < lost < len(conns)
-    finally:
-        running.stop()
-        running.remove()
 
 
 def test_without_readers_no_process_starts() -> None:
-    running = ImmusqlServer.start(None, "--readers", "0")
-    try:
-        with psycopg.connect(running.conninfo(), autocommit=True) as conn:
-            conn.execute("CREATE TABLE lookups (id int PRIMARY KEY, note text, amount float8)")
-            conn.execute("INSERT INTO lookups VALUES (1, 'n1', 1.1)")
+    with _serving(0) as running:
         conns = [psycopg.connect(running.conninfo(), autocommit=True) for _ in range(4)]
         for _ in range(30):
             for conn in conns:
@@ -315,9 +316,6 @@ def test_without_readers_no_process_starts() -> None:
         assert _readers(running) == []
         for conn in conns:
             conn.close()
-    finally:
-        running.stop()
-        running.remove()
 
 
 def test_a_socket_pair_carries_a_connection_between_processes() -> None:
@@ -326,10 +324,10 @@ def test_a_socket_pair_carries_a_connection_between_processes() -> None:
 
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     a, b = socket.socketpair()
-    send(ours, ("take", 1, {"buffer": b"x"}), a)
+    send(ours, ("take", 1, {"pid": 7}), a)
     a.close()
     message, carried = receive(theirs)
-    assert message == ("take", 1, {"buffer": b"x"})
+    assert message == ("take", 1, {"pid": 7})
     carried.sendall(b"hello")
     assert b.recv(5) == b"hello"
     for s in (ours, theirs, b, carried):
