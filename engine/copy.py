@@ -11,7 +11,7 @@ committed by ``finish()``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NoReturn
@@ -22,7 +22,7 @@ from sqlglot.tokens import Token, TokenType
 
 from catalog.objects import Sequence as SequenceObject
 from catalog.objects import Table, View
-from engine import dml
+from engine import copy_columns, dml
 from engine.context import Context
 from engine.errors import SqlError
 from engine.expr import AGGREGATE_NAMES, Column, Env, Scope
@@ -501,6 +501,18 @@ def _resolve_options(o: _Options, copied: Sequence[int], available: Sequence[str
 # -- the COPY ------------------------------------------------------------------------------
 
 
+@dataclass
+class FieldBlock:
+    """Lines of COPY text whose fields need no unescaping and are as many as the columns, a column at a time.
+
+    ``rows()`` reads them the row path's way: their rows, and the error of the first bad line (None if none),
+    worded and located as the row path words it.
+    """
+
+    columns: list[list[bytes]]
+    rows: Callable[[], tuple[list[tuple], SqlError | None]]
+
+
 class _Aborted(Exception):
     """CopyFail or a lost connection: the statement ends without an error of its own."""
 
@@ -533,12 +545,20 @@ class Copy:
 
     # -- COPY FROM -------------------------------------------------------------------------
 
-    def insert(self, rows: Sequence[tuple]) -> None:
-        """Insert a batch of rows (engine values in the copied columns' order); an error ends the statement."""
+    @property
+    def takes_blocks(self) -> bool:
+        """Whether ``insert`` takes FieldBlocks: the table's rows can be encoded a column at a time."""
+        return self._inserter is not None and self._inserter.columns is not None
+
+    def insert(self, rows: Sequence[tuple] | Sequence[FieldBlock]) -> None:
+        """Insert a batch of rows (engine values in the copied columns' order), or one FieldBlock; an error ends the statement."""
         if self._tx is None:
             raise SqlError("COPY is not in progress", sqlstate="08P01")
         try:
-            self.count += self._inserter.insert(rows)
+            if len(rows) == 1 and isinstance(rows[0], FieldBlock):
+                self.count += self._inserter.insert_block(rows[0])
+            else:
+                self.count += self._inserter.insert(rows)
         except RetryStatement:  # a read-committed statement would run again; streamed rows cannot
             self._fail(SqlError("could not serialize access due to concurrent update", sqlstate="40001"))
         except BaseException as error:  # noqa: BLE001 - the session fails the statement and raises it again
@@ -713,6 +733,7 @@ class _Inserter:
     copied: list[int]
     given: list[bool]
     where: Any  # compiled WHERE condition over the full row, or None
+    columns: copy_columns.Plan | None  # how FieldBlocks are encoded (None: the COPY takes rows only)
 
     @classmethod
     def build(cls, session: Session, info: TableInfo, copied: list[int], where_text: str | None) -> _Inserter:
@@ -730,7 +751,8 @@ class _Inserter:
             _check_where(node)
             scope = Scope([Column(info.name, c.name, t, hidden=c.dropped) for c, t in zip(info.table.columns, info.types)])
             where = planner.compiler(scope, "WHERE").condition(node).fn
-        return cls(info, writer, copied, given, where)
+        plain = where is None and not writer.checks and not writer.outgoing and all(i.index.primary for i in info.indexes)
+        return cls(info, writer, copied, given, where, copy_columns.plan(info, copied, plain))
 
     def insert(self, rows: Sequence[tuple]) -> int:
         """Write ``rows``; returns how many were inserted (rows failing WHERE are skipped).
@@ -742,6 +764,17 @@ class _Inserter:
         count = 0
         for start in range(0, len(rows), _GROUP):
             count += self._insert(rows[start : start + _GROUP])
+        return count
+
+    def insert_block(self, block: FieldBlock) -> int:
+        """Write a block's rows encoded a column at a time when they are plain and their keys new; else row by row."""
+        encoded = self.columns.encode(block.columns)
+        if encoded is not None and self.writer.env.tx.put_new(*encoded):
+            return len(encoded[0])
+        rows, error = block.rows()
+        count = self.insert(rows)
+        if error is not None:
+            raise error
         return count
 
     def _insert(self, rows: Sequence[tuple]) -> int:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from engine.errors import SqlError
@@ -113,6 +114,17 @@ class LockTable:
             tx.waiting_for = None
         return True
 
+    def acquire_free(self, keys: Sequence[bytes], tx: Any) -> bool:
+        """Lock ``keys`` for ``tx`` if no transaction holds any of them, all or none (a bulk insert's new keys); False
+        if one is held, ``tx`` included: the caller then locks them one by one with ``acquire``."""
+        owners = self._owners
+        with self._mutex:
+            if not owners.keys().isdisjoint(keys):
+                return False
+            owners.update(dict.fromkeys(keys, tx))
+            tx.locked += keys
+        return True
+
     def _leave(self, key: bytes, waiter: _Waiter) -> None:
         """A waiter gives up (deadlock, cancel): out of the key's queue (under the mutex)."""
         queue = self._queues.get(key)
@@ -141,6 +153,10 @@ class LockTable:
             if parked is not None:
                 self._give_up(parked)
             owners, queues = self._owners, self._queues
+            if not queues:  # nobody waits: every key goes (they are all tx's), by C-level pops for a bulk insert's many
+                deque(map(owners.pop, tx.locked, repeat(None)), maxlen=0)
+                tx.locked = []
+                return
             for key in tx.locked:
                 if owners.get(key) is not tx:
                     continue

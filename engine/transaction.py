@@ -10,6 +10,7 @@ isolation, first committer wins). Savepoints are copies of the buffer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import repeat
 from typing import Any
 
 from catalog import layout
@@ -144,6 +145,26 @@ class Transaction:
             undo[key] = writes.get(key, _ABSENT)
         writes[key] = value
 
+    def put_new(self, keys: list[bytes], values: list[bytes]) -> bool:
+        """Insert ``values`` at ``keys``, all or none, if every key is new: not stored as of the snapshot, not written
+        since, not written by this transaction and not locked by any (a COPY's block of rows). False: nothing was
+        written, and the caller writes the rows one by one, which waits, retries or fails as ``put`` does."""
+        if self.read_only:
+            raise SqlError("cannot execute this statement in a read-only transaction", sqlstate="25006")
+        writes, store, snapshot = self.writes, self.store, self.snapshot
+        if len(set(keys)) != len(keys) or not writes.keys().isdisjoint(keys):
+            return False
+        if snapshot < store.tx_id and any(map(store.written_after, keys, repeat(snapshot))):
+            return False
+        if next(iter(store.scan(start=min(keys), end=max(keys) + b"\x00", at_tx=snapshot, limit=1)), None) is not None:
+            return False
+        if not self.db.locks.acquire_free(keys, self):
+            return False
+        if self._undo is not None:
+            self._undo.update(dict.fromkeys(keys, _ABSENT))
+        writes.update(zip(keys, values))
+        return True
+
     # -- statements in read committed: a fresh snapshot each, run again after a concurrent write --
 
     def begin_statement(self) -> None:
@@ -223,7 +244,7 @@ class Transaction:
             if not self.writes:
                 return None
             try:
-                self.committed_tx = self.store.commit(self.writes.items(), meta=meta, snapshot=self.snapshot)
+                self.committed_tx = self.store.commit(self.writes, meta=meta, snapshot=self.snapshot)
             except ConflictError:
                 raise SqlError("could not serialize access due to concurrent update", sqlstate="40001") from None
             self.db.catalogs.committed(self.committed_tx, layout.CATALOG_VERSION in self.writes)

@@ -20,11 +20,12 @@ import codecs as pycodecs
 import operator
 import re
 import struct
+from itertools import repeat
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.casts import zoned
-from engine.copy import CopyOptions
+from engine.copy import CopyOptions, FieldBlock
 from engine.errors import SqlError
 from engine.types import SqlType
 from pgwire import codecs
@@ -159,6 +160,7 @@ class _LineReader(Reader):
         self.transcode = pycodecs.getincrementaldecoder(codec)() if codec is not None else None
         self.decoders = [_field_decoder(t, zone) for t in types]
         self.csv = options.format == "csv"
+        self.blocks = False  # set by the COPY when it takes FieldBlocks
 
     def _read(self, data: bytes, final: bool, rows: list[tuple]) -> None:
         if self.ended:
@@ -176,7 +178,16 @@ class _LineReader(Reader):
             lines.append(bytes(pending))
             counts.append(1)
             pending.clear()
-        self._rows(lines, counts, rows, buffer.isascii() and 0 not in buffer)
+        clean = buffer.isascii() and 0 not in buffer
+        block = self._block(buffer, lines, clean) if self.blocks and lines and not self.header else None
+        if block is not None:
+            rows.append(block)
+        else:
+            self._rows(lines, counts, rows, clean)
+
+    def _block(self, buffer: bytes, lines: list[bytes], clean: bool) -> FieldBlock | None:
+        """The lines as a FieldBlock if they need no unescaping or unquoting (None: read them by rows)."""
+        return None
 
     def _to_utf8(self, data: bytes, final: bool) -> bytes:
         try:
@@ -435,6 +446,34 @@ class TextReader(_LineReader):
             lines.append(buffer[start:i])
             start = pos = after
         return lines, start, [1] * len(lines)
+
+    def _block(self, buffer: bytes, lines: list[bytes], clean: bool) -> FieldBlock | None:
+        delimiter, width = self.delimiter, self.width
+        if BACKSLASH in buffer or width == 0 or list(map(bytes.count, lines, repeat(delimiter))).count(width - 1) != len(lines):
+            return None
+        joined = delimiter.join(lines)
+        if not clean and (0 in joined or _fails(codecs.utf8, joined)):
+            return None
+        fields = joined.split(delimiter)
+        if self.null in fields:
+            return None
+        first = self.line
+        self.line += len(lines)
+
+        def rows() -> tuple[list[tuple], SqlError | None]:
+            after, self.line = self.line, first
+            out: list[tuple] = []
+            try:
+                self._rows(lines, [1] * len(lines), out, True)
+            except SqlError as error:
+                if getattr(error, "where", None) is None:
+                    error.where = f"COPY {self.relation}, line {self.line}"
+                return out, error
+            finally:
+                self.line = after
+            return out, None
+
+        return FieldBlock([fields[i::width] for i in range(width)], rows)
 
     def _split(self, line: bytes) -> list[bytes] | None:
         fields = line.split(self.delimiter)

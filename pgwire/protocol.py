@@ -491,7 +491,9 @@ class Protocol:
         zone = session.settings["TimeZone"]
         copy = sql_copy.start(session, statement)
         if copy.direction == "in":
-            self.copy = _CopyIn(copy, copyformat.reader(copy.options, copy.types, zone), resume)
+            reader = copyformat.reader(copy.options, copy.types, zone)
+            reader.blocks = copy.takes_blocks
+            self.copy = _CopyIn(copy, reader, resume)
             self._write(m.copy_response(b"G", copy.options.format == "binary", len(copy.types)))
             return True
         writer = copyformat.writer(copy.options, copy.types, zone)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from hashlib import sha256
+from itertools import repeat
 
 from immusql.proofs.hashing import EMPTY_HASH
 
+_digest = type(sha256()).digest
+
 
 def _up(level: Sequence[bytes]) -> list[bytes]:
-    """The next level up: pairs hashed, an odd last node promoted unchanged."""
-    h = sha256
-    up = [h(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+    """The next level up: pairs hashed, an odd last node promoted unchanged (C-level maps: large trees are a bulk
+    load's)."""
+    up = list(map(_digest, map(sha256, map(b"".join, zip(repeat(b"\x01"), level[0::2], level[1::2])))))
     if len(level) & 1:
         up.append(level[-1])
     return up

@@ -45,24 +45,34 @@ class Recent:
 
     def add(self, tx_id: int, ops: Sequence[tuple[bytes, bytes | None]]) -> None:
         """Keep the writes of acknowledged transaction ``tx_id`` (called in commit order, before it is visible)."""
-        large = len(ops) > self.largest
-        size = 0 if large else sum(len(key) + (len(value) if value is not None else 0) for key, value in ops)
+        if len(ops) > self.largest:
+            self.skip(tx_id)
+            return
+        size = sum(len(key) + (len(value) if value is not None else 0) for key, value in ops)
         with self._lock:
-            if large or self._bytes + size > self.budget:
-                # Not kept, and what is kept goes too (a later version of a key would be missing from it):
-                # readers wait for the index to apply everything up to here. A bulk load is not worth keeping:
-                # forgetting most of it once applied would cost more than the reads it could answer.
-                self.floor = tx_id
-                self._versions = {}
-                self._log.clear()
-                self._retained.clear()
-                self._bytes = 0
+            if self._bytes + size > self.budget:
+                self._forget(tx_id)
                 return
             versions = self._versions
             for key, value in ops:
                 versions[key] = versions.get(key, ()) + ((tx_id, value),)
             self._log.append((tx_id, [key for key, _ in ops], size))
             self._bytes += size
+
+    def skip(self, tx_id: int) -> None:
+        """Acknowledged transaction ``tx_id`` is not kept: a bulk load, not worth keeping (forgetting most of it once
+        applied would cost more than the reads it could answer); its caller need not pair its keys with values."""
+        with self._lock:
+            self._forget(tx_id)
+
+    def _forget(self, tx_id: int) -> None:
+        # What is kept goes too (a later version of a key would be missing from it): readers wait for the index to
+        # apply everything up to ``tx_id``.
+        self.floor = tx_id
+        self._versions = {}
+        self._log.clear()
+        self._retained.clear()
+        self._bytes = 0
 
     def applied(self, watermark: int) -> None:
         """The index has applied every transaction up to ``watermark``: forget their versions, except the newest

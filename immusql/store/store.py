@@ -21,6 +21,7 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from immusql.errors import ConflictError, CorruptionError, FollowerError, IndexerError, LimitError, StoreClosedError, StoreError, StoreLockedError
@@ -45,6 +46,7 @@ TX_PROOF_FORMAT = "immusql-tx-proof/v1"
 STORE_FORMAT = "immusql-store/v1"
 _MAX_RESTARTS = 3
 _CONFLICT_WINDOW_KEYS = 1 << 16  # keys whose last writer is kept in memory for conflict checks (~8 MiB)
+_BYTES, _BYTES_OR_NONE = {bytes}, {bytes, type(None)}  # the types of keys, and of values
 _CACHED_TX_ENTRIES = 16  # transactions at least this large keep their entry tree for further proofs
 _TX_CACHE_BYTES = 32 << 20
 _UNCACHED_LEVELS = 8  # path levels below this differ for every 256 leaves: not worth caching
@@ -58,8 +60,8 @@ class _Pending:
     root: bytes
     count: int
     meta: bytes
-    ops: list[tuple[bytes, bytes | None]]
     keys: list[bytes]
+    values: list[bytes | None]
     snapshot: int | None  # fail with ConflictError if a key was written after this tx
     signal: threading.Lock = field(default_factory=threading.Lock)
     leading: bool = False
@@ -345,22 +347,24 @@ class Store:
         """A transaction that collects sets and deletes and commits them together on exit (see commit for ``snapshot``)."""
         return Transaction(self, meta, snapshot)
 
-    def commit(self, ops: Iterable[tuple[bytes, bytes | None]], *, meta: bytes = b"", snapshot: int | None = None) -> int:
-        """Commit (key, value) pairs atomically, value None deleting; returns the tx id once durable.
+    def commit(self, ops: Iterable[tuple[bytes, bytes | None]] | dict[bytes, bytes | None], *, meta: bytes = b"",
+               snapshot: int | None = None) -> int:
+        """Commit (key, value) pairs (or a dict of them) atomically, value None deleting; returns the tx id once durable.
 
         With ``snapshot``, the commit fails with ConflictError if another transaction
         wrote any of these keys after tx ``snapshot`` (snapshot isolation's first committer wins).
         """
         return self._commit(ops, meta, snapshot)[0]
 
-    def _commit(self, ops: Iterable[tuple[bytes, bytes | None]], meta: bytes, snapshot: int | None = None) -> tuple[int, int]:
-        ops = self._validate(ops, meta)
+    def _commit(self, ops: Iterable[tuple[bytes, bytes | None]] | dict[bytes, bytes | None], meta: bytes,
+                snapshot: int | None = None) -> tuple[int, int]:
+        keys, values = self._validate(ops, meta)
         if snapshot is not None:
             self._as_of(snapshot)
-        blob, root = record.encode_entries(ops)
+        blob, root = record.encode_entries(keys, values)
         if len(blob) + TX_HEADER_SIZE + len(meta) > self.options.max_tx_size:
             raise LimitError(f"transaction is {len(blob)} bytes, over the {self.options.max_tx_size}-byte limit")
-        pending = _Pending(blob, root, len(ops), bytes(meta), ops, [key for key, _ in ops], snapshot)
+        pending = _Pending(blob, root, len(keys), bytes(meta), keys, values, snapshot)
         pending.signal.acquire()
         with self._queue_lock:
             if self._closed:
@@ -378,8 +382,18 @@ class Store:
             raise pending.error
         return pending.tx_id, pending.commit_time_us
 
-    def _validate(self, ops: Iterable[tuple[bytes, bytes | None]], meta: bytes) -> list[tuple[bytes, bytes | None]]:
+    def _validate(self, ops: Iterable[tuple[bytes, bytes | None]] | dict[bytes, bytes | None], meta: bytes) -> tuple[list[bytes], list[bytes | None]]:
+        """The keys and values of a commit, checked: bytes keys of allowed lengths, each once, bytes values (or None)."""
         options = self.options
+        if isinstance(ops, dict):
+            # Checked by C-level maps, with no step per entry (a bulk load's million); anything odd is worded below.
+            keys, values = list(ops), list(ops.values())
+            if (keys and len(keys) <= options.max_entries and len(meta) <= options.max_meta_size and set(map(type, keys)) == _BYTES
+                    and set(map(type, values)) <= _BYTES_OR_NONE and min(map(len, keys)) > 0
+                    and max(map(len, keys)) <= options.max_key_size
+                    and max(map(len, filter(None, values)), default=0) <= options.max_value_size):
+                return keys, values
+            ops = ops.items()
         checked: list[tuple[bytes, bytes | None]] = []
         seen: set[bytes] = set()
         for key, value in ops:
@@ -406,7 +420,7 @@ class Store:
             raise LimitError(f"transaction has {len(checked)} entries, over the limit of {options.max_entries}")
         if len(meta) > options.max_meta_size:
             raise LimitError(f"transaction metadata of {len(meta)} bytes is over the {options.max_meta_size}-byte limit")
-        return checked
+        return [key for key, _ in checked], [value for _, value in checked]
 
     def _lead(self) -> None:
         """Write every queued transaction with one write and one fsync, then pass the lead on."""
@@ -465,7 +479,10 @@ class Store:
             raise StoreError(f"log write failed, the store no longer accepts writes: {exc}") from exc
         self._last_time_us = commit_time
         for pending in done:
-            self._recent.add(pending.tx_id, pending.ops)
+            if pending.count > self._recent.largest:
+                self._recent.skip(pending.tx_id)
+            else:
+                self._recent.add(pending.tx_id, list(zip(pending.keys, pending.values)))
         with self._index_cond:
             self._lag.append((tx_id, size))
             self._lag_bytes += size
@@ -486,10 +503,9 @@ class Store:
         accepted earlier in the batch being written); an older snapshot asks the index.
         """
         writers = self._last_writer
-        for key in keys:
-            writer = writers.get(key, 0)
-            if writer > snapshot:
-                return ConflictError(key, writer, snapshot)
+        if max(map(writers.get, keys, repeat(0)), default=0) > snapshot:
+            key = next(key for key in keys if writers.get(key, 0) > snapshot)
+            return ConflictError(key, writers[key], snapshot)
         if snapshot >= self._writer_floor:
             return None
         self.wait_indexed(self._writer_floor)
@@ -501,8 +517,7 @@ class Store:
 
     def _record_writer(self, tx_id: int, keys: list[bytes]) -> None:
         writers = self._last_writer
-        for key in keys:
-            writers[key] = tx_id
+        writers.update(dict.fromkeys(keys, tx_id))
         self._writer_log.append((tx_id, keys))
         while len(writers) > _CONFLICT_WINDOW_KEYS and len(self._writer_log) > 1:
             old_tx, old_keys = self._writer_log.popleft()
@@ -837,7 +852,7 @@ class Transaction:
             raise StoreError("transaction already committed")
         if not self._ops:
             return None
-        self.tx_id, self.commit_time_us = self._store._commit(self._ops.items(), self._meta, self._snapshot)
+        self.tx_id, self.commit_time_us = self._store._commit(self._ops, self._meta, self._snapshot)
         return self.tx_id
 
     def __enter__(self) -> Transaction:

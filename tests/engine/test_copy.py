@@ -41,6 +41,7 @@ def ours_in(session: Session, sql: str, data: bytes, chunk: int | None = None) -
         return ("error", error.sqlstate, error.message)
     assert copy.direction == "in"
     reader = copyformat.reader(copy.options, copy.types, session.settings["TimeZone"])
+    reader.blocks = copy.takes_blocks  # as the server reads: plain lines a column at a time where the table allows
     pieces = [data] if chunk is None else [data[i : i + chunk] for i in range(0, len(data), chunk)]
     try:
         for piece in pieces:

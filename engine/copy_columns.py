@@ -1,0 +1,178 @@
+"""COPY FROM a column at a time: a block of text-format fields to primary keys and stored rows, without row tuples.
+
+A COPY into a plain table (every column given, an integer primary key, no other index, no CHECK, foreign key
+or WHERE) reads its fields column by column: each column is checked to be in the one form that PostgreSQL and
+this module read alike, then converted and MessagePack-encoded by C-level maps, and the rows are the joins of
+their columns' encodings (a MessagePack array is its header and its elements, one after another). Any field in
+another form (a sign, NULL, an escape, a timestamp without its offset, ...) sends the whole block down the row
+path, which reads it and reports its errors as before: this module only ever answers with the bytes the row
+path would store, or declines.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta, timezone
+from itertools import repeat
+
+import msgpack
+
+from catalog.keycodec import VALUE
+from catalog.keycodec import _INT as _KEY_INT
+from catalog.keycodec import _INT_BIAS as _KEY_BIAS
+from engine.rowcodec import EXT_NUMERIC, FORMAT_VERSION
+from engine.tables import TableInfo
+from engine.types import SqlType
+
+Column = list[bytes]  # one column's raw fields, in line order
+Encoded = tuple[list[bytes], list[bytes]]  # (primary keys, stored rows)
+
+_pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
+_EPOCH = datetime(2000, 1, 1)
+_EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_EPOCH_DAY = date(2000, 1, 1).toordinal()
+_ONE_USEC = timedelta(microseconds=1)
+_INT_DIGITS = {"int2": 4, "int4": 9, "int8": 18}  # at most this many digits are in range whatever they are
+
+
+def _ext_head(length: int) -> bytes:
+    """MessagePack's header of a numeric ext value of ``length`` bytes (fixext for 1, 2, 4, 8 and 16)."""
+    fixed = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}.get(length)
+    return bytes((fixed, EXT_NUMERIC)) if fixed is not None else bytes((0xC7, length, EXT_NUMERIC))
+
+
+_EXT_HEADS = [_ext_head(n) for n in range(256)]
+
+
+def _ints(digits: int) -> Callable[[Column], tuple[list[int], list[bytes]] | None]:
+    """Unsigned decimal integers of 1 to ``digits`` digits (PostgreSQL reads leading zeros alike)."""
+
+    def read(column: Column) -> tuple[list[int], list[bytes]] | None:
+        lengths = list(map(len, column))
+        if min(lengths) == 0 or max(lengths) > digits or not b"".join(column).isdigit():
+            return None
+        values = list(map(int, column))
+        return values, list(map(_pack, values))
+
+    return read
+
+
+def _numeric(typmod: int) -> Callable[[Column], tuple[None, list[bytes]] | None]:
+    """numeric(p, s) written with exactly s decimals, or plain numeric without exponent: the text is its stored form."""
+    if typmod < 0:
+        whole, fraction = r"(?:0|[1-9]\d{0,999})", r"(?:\.\d{1,999})?"
+        negative = r"-(?:[1-9]\d{0,999}(?:\.\d{1,999})?|0\.\d*[1-9]\d*)"
+    else:
+        precision, scale = typmod >> 16, typmod & 0xFFFF
+        if precision <= scale:
+            return lambda column: None  # numeric(3, 3) and the like: only fractions; the row path reads them
+        whole = rf"(?:0|[1-9]\d{{0,{precision - scale - 1}}})"
+        fraction = rf"\.\d{{{scale}}}" if scale else ""
+        negative = rf"-(?:[1-9]\d{{0,{precision - scale - 1}}}{fraction}|0\.(?=\d*[1-9])\d{{{scale}}})" if scale else rf"-[1-9]\d{{0,{precision - 1}}}"
+    match = re.compile(rf"(?:{whole}{fraction}|{negative})".encode()).fullmatch
+
+    def read(column: Column) -> tuple[None, list[bytes]] | None:
+        if max(map(len, column)) > 255 or not all(map(match, column)):
+            return None
+        return None, list(map(bytes.__add__, map(_EXT_HEADS.__getitem__, map(len, column)), column))
+
+    return read
+
+
+def _text(limit: int) -> Callable[[Column], tuple[None, list[bytes]] | None]:
+    """text, and varchar(n) when every field is ASCII of at most n characters."""
+
+    def read(column: Column) -> tuple[None, list[bytes]] | None:
+        if limit >= 0 and (max(map(len, column)) > limit or not b"".join(column).isascii()):
+            return None
+        return None, list(map(_pack, map(bytes.decode, column)))
+
+    return read
+
+
+_ISO_DATE = rb"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_ISO_TIME = rb"[ T](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?"
+_ISO_OFFSET = rb"[+-](?:0\d|1[0-5])(?::?[0-5]\d)?"
+
+
+def _timestamp(with_zone: bool) -> Callable[[Column], tuple[None, list[bytes]] | None]:
+    """ISO timestamps, with an offset for timestamptz and without for timestamp (engine/dates.py's fast form)."""
+    match = re.compile(_ISO_DATE + _ISO_TIME + (_ISO_OFFSET if with_zone else b"")).fullmatch
+    epoch = _EPOCH_UTC if with_zone else _EPOCH
+
+    def read(column: Column) -> tuple[None, list[bytes]] | None:
+        if not all(map(match, column)):
+            return None
+        try:
+            moments = list(map(datetime.fromisoformat, map(bytes.decode, column)))
+        except ValueError:  # a day that does not exist: the row path reports it
+            return None
+        return None, list(map(_pack, map(operator.floordiv, map(operator.sub, moments, repeat(epoch)), repeat(_ONE_USEC))))
+
+    return read
+
+
+def _date(column: Column) -> tuple[None, list[bytes]] | None:
+    match = re.compile(_ISO_DATE).fullmatch
+    if not all(map(match, column)):
+        return None
+    try:
+        days = list(map(date.toordinal, map(date.fromisoformat, map(bytes.decode, column))))
+    except ValueError:
+        return None
+    return None, list(map(_pack, map(operator.sub, days, repeat(_EPOCH_DAY))))
+
+
+def _reader(t: SqlType) -> Callable[[Column], tuple[list[int] | None, list[bytes]] | None] | None:
+    """The column reader of a type this module reads, else None."""
+    if t.base in _INT_DIGITS:
+        return _ints(_INT_DIGITS[t.base])
+    if t.base == "numeric":
+        return _numeric(t.typmod)
+    if t.base == "text" or t.base == "varchar":
+        return _text(t.typmod)
+    if t.base in ("timestamptz", "timestamp"):
+        return _timestamp(t.base == "timestamptz")
+    if t.base == "date":
+        return _date
+    return None
+
+
+class Plan:
+    """How one table's blocks are encoded: a reader per column, and where its integer primary key is."""
+
+    def __init__(self, info: TableInfo, readers: list[Callable[[Column], tuple[list[int] | None, list[bytes]] | None]]) -> None:
+        self.readers = readers
+        (self.key_column,) = info.pk_positions
+        self.key_head = info.prefix + VALUE
+        self.row_head = _pack([FORMAT_VERSION] + [0] * info.width)[:-info.width]  # the array's header and the version
+
+    def encode(self, columns: Sequence[Column]) -> Encoded | None:
+        """Keys and stored rows of a block of ``columns`` (equal lengths, at least one row); None: read it by rows."""
+        encoded = []
+        keys_from: list[int] | None = None
+        for position, (reader, column) in enumerate(zip(self.readers, columns)):
+            read = reader(column)
+            if read is None:
+                return None
+            values, stored = read
+            if position == self.key_column:
+                keys_from = values
+            encoded.append(stored)
+        keys = list(map(self.key_head.__add__, map(_KEY_INT.pack, map(_KEY_BIAS.__add__, keys_from))))
+        return keys, list(map(b"".join, zip(repeat(self.row_head), *encoded)))
+
+
+def plan(info: TableInfo, copied: Sequence[int], plain: bool) -> Plan | None:
+    """A Plan when every column is copied in order into a table this module can fill (``plain``: no CHECK, foreign
+    key, WHERE or other index to maintain), else None."""
+    if not plain or list(copied) != list(range(info.width)) or len(info.pk_positions) != 1:
+        return None
+    if any(c.dropped for c in info.table.columns) or info.types[info.pk_positions[0]].base not in _INT_DIGITS:
+        return None
+    readers = [_reader(t) for t in info.types]
+    if None in readers:
+        return None
+    return Plan(info, readers)
