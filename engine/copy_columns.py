@@ -19,9 +19,7 @@ from itertools import repeat
 
 import msgpack
 
-from catalog.keycodec import VALUE
-from catalog.keycodec import _INT as _KEY_INT
-from catalog.keycodec import _INT_BIAS as _KEY_BIAS
+from catalog.keycodec import int_keys
 from engine.rowcodec import EXT_NUMERIC, FORMAT_VERSION
 from engine.tables import TableInfo
 from engine.types import SqlType
@@ -114,9 +112,11 @@ def _timestamp(with_zone: bool) -> Callable[[Column], tuple[None, list[bytes]] |
     return read
 
 
+_date_match = re.compile(_ISO_DATE).fullmatch
+
+
 def _date(column: Column) -> tuple[None, list[bytes]] | None:
-    match = re.compile(_ISO_DATE).fullmatch
-    if not all(map(match, column)):
+    if not all(map(_date_match, column)):
         return None
     try:
         days = list(map(date.toordinal, map(date.fromisoformat, map(bytes.decode, column))))
@@ -146,7 +146,7 @@ class Plan:
     def __init__(self, info: TableInfo, readers: list[Callable[[Column], tuple[list[int] | None, list[bytes]] | None]]) -> None:
         self.readers = readers
         (self.key_column,) = info.pk_positions
-        self.key_head = info.prefix + VALUE
+        self.prefix = info.prefix
         self.row_head = _pack([FORMAT_VERSION] + [0] * info.width)[:-info.width]  # the array's header and the version
 
     def encode(self, columns: Sequence[Column]) -> Encoded | None:
@@ -161,8 +161,7 @@ class Plan:
             if position == self.key_column:
                 keys_from = values
             encoded.append(stored)
-        keys = list(map(self.key_head.__add__, map(_KEY_INT.pack, map(_KEY_BIAS.__add__, keys_from))))
-        return keys, list(map(b"".join, zip(repeat(self.row_head), *encoded)))
+        return int_keys(self.prefix, keys_from), list(map(b"".join, zip(repeat(self.row_head), *encoded)))
 
 
 def plan(info: TableInfo, copied: Sequence[int], plain: bool) -> Plan | None:

@@ -26,7 +26,6 @@ _LIVE = b"\x00"
 _TOMBSTONE = bytes([DELETED])
 
 _digest = type(sha256()).digest
-Op = tuple[bytes, "bytes | None"]  # (key, value); None deletes the key
 
 
 def encode_entries(keys: Sequence[bytes], values: Sequence[bytes | None]) -> tuple[bytes, bytes]:
@@ -35,9 +34,11 @@ def encode_entries(keys: Sequence[bytes], values: Sequence[bytes | None]) -> tup
     This is the per-entry hot path of every commit, and all of a bulk load's: the record bytes and the entry
     leaves are built by C-level maps over the keys and values, with no Python step per entry.
     """
-    flags = [_LIVE if value is not None else _TOMBSTONE for value in values] if None in values else repeat(_LIVE)
     if None in values:
+        flags = [_LIVE if value is not None else _TOMBSTONE for value in values]
         values = [b"" if value is None else value for value in values]
+    else:
+        flags = repeat(_LIVE)
     heads = list(map(b"".join, zip(map(_pack_key_len, map(len, keys)), keys, flags)))
     value_hashes = map(_digest, map(sha256, values))
     leaves = list(map(_digest, map(sha256, map(b"".join, zip(repeat(b"\x00"), heads, value_hashes)))))
