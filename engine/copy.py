@@ -11,6 +11,7 @@ committed by ``finish()``.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -22,7 +23,7 @@ from sqlglot.tokens import Token, TokenType
 
 from catalog.objects import Sequence as SequenceObject
 from catalog.objects import Table, View
-from engine import copy_columns, dml
+from engine import copy_columns, copy_worker, dml
 from engine.context import Context
 from engine.errors import SqlError
 from engine.expr import AGGREGATE_NAMES, Column, Env, Scope
@@ -32,6 +33,7 @@ from engine.session import Result, Session, now_us
 from engine.tables import TableInfo, key_violation, write_row
 from engine.transaction import RetryStatement, Transaction
 from engine.types import SqlType
+from immusql.store.record import EntryRun
 
 FORMATS = ("text", "csv", "binary")
 # PostgreSQL's encoding names (after its clean-up: lower case, letters and digits only) -> canonical name
@@ -503,14 +505,36 @@ def _resolve_options(o: _Options, copied: Sequence[int], available: Sequence[str
 
 @dataclass
 class FieldBlock:
-    """Lines of COPY text whose fields need no unescaping and are as many as the columns, a column at a time.
+    """Lines of COPY text that need no unescaping, joined by newlines, read a column at a time if they are plain.
 
     ``rows()`` reads them the row path's way: their rows, and the error of the first bad line (None if none),
     worded and located as the row path words it.
     """
 
-    columns: list[list[bytes]]
+    text: bytes
+    lines: int
+    delimiter: bytes
+    null: bytes
     rows: Callable[[], tuple[list[tuple], SqlError | None]]
+
+    @staticmethod
+    def join(blocks: Sequence[FieldBlock]) -> FieldBlock:
+        """One block of consecutive blocks' lines (a client's small CopyData messages, gathered)."""
+        if len(blocks) == 1:
+            return blocks[0]
+
+        def rows() -> tuple[list[tuple], SqlError | None]:
+            out: list[tuple] = []
+            for block in blocks:
+                read, error = block.rows()
+                out += read
+                if error is not None:
+                    return out, error
+            return out, None
+
+        first = blocks[0]
+        return FieldBlock(b"\n".join([block.text for block in blocks]), sum(block.lines for block in blocks), first.delimiter,
+                          first.null, rows)
 
 
 class _Aborted(Exception):
@@ -558,6 +582,7 @@ class Copy:
             if len(rows) == 1 and isinstance(rows[0], FieldBlock):
                 self.count += self._inserter.insert_block(rows[0])
             else:
+                self.count += self._inserter.settle()
                 self.count += self._inserter.insert(rows)
         except RetryStatement:  # a read-committed statement would run again; streamed rows cannot
             self._fail(SqlError("could not serialize access due to concurrent update", sqlstate="40001"))
@@ -568,6 +593,13 @@ class Copy:
         """End of data: the command tag; the statement is done (an implicit transaction commits)."""
         if self._tx is None:
             raise SqlError("COPY is not in progress", sqlstate="08P01")
+        if self._inserter is not None:
+            try:
+                self.count += self._inserter.settle()
+            except RetryStatement:
+                self._fail(SqlError("could not serialize access due to concurrent update", sqlstate="40001"))
+            except BaseException as error:  # noqa: BLE001 - as in insert
+                self._fail(error)
         self._done()
         self.result = Result(f"COPY {self.count}", rowcount=self.count)
         return self.result
@@ -604,6 +636,7 @@ class Copy:
     # -- the statement's end ---------------------------------------------------------------
 
     def _done(self) -> None:
+        self._close()
         tx, self._tx = self._tx, None
         try:
             self.session.statement_done(tx)
@@ -611,8 +644,13 @@ class Copy:
             self.session.statement_failed(tx, error)
 
     def _fail(self, error: BaseException) -> NoReturn:
+        self._close()
         tx, self._tx = self._tx, None
         self.session.statement_failed(tx, error)
+
+    def _close(self) -> None:
+        if self._inserter is not None:
+            self._inserter.close()
 
 
 def start(session: Session, utility: Utility) -> Copy:
@@ -734,6 +772,11 @@ class _Inserter:
     given: list[bool]
     where: Any  # compiled WHERE condition over the full row, or None
     columns: copy_columns.Plan | None  # how FieldBlocks are encoded (None: the COPY takes rows only)
+    workers: list[copy_worker.Worker] = field(default_factory=list)  # leased for this COPY's large blocks
+    pending: deque[tuple[FieldBlock, copy_worker.Worker]] = field(default_factory=deque)  # with a worker, not written
+    turn: int = 0  # blocks sent to the workers, which take them in turn
+    gathered: list[FieldBlock] = field(default_factory=list)  # blocks read since, fewer than MIN_LINES lines together
+    gathered_lines: int = 0
 
     @classmethod
     def build(cls, session: Session, info: TableInfo, copied: list[int], where_text: str | None) -> _Inserter:
@@ -767,10 +810,67 @@ class _Inserter:
         return count
 
     def insert_block(self, block: FieldBlock) -> int:
-        """Write a block's rows encoded a column at a time when they are plain and their keys new; else row by row."""
-        encoded = self.columns.encode(block.columns)
-        if encoded is not None and self.writer.env.tx.put_new(*encoded):
-            return len(encoded[0])
+        """Write a block's rows, encoded a column at a time when they are plain and their keys new, else row by row;
+        returns how many rows were written now. Blocks are gathered to MIN_LINES, and encoded by worker processes
+        (engine/copy_worker.py) while the server writes the ones before: rows are written a few calls later, or at
+        ``settle``."""
+        self.gathered.append(block)
+        self.gathered_lines += block.lines
+        if self.gathered_lines < copy_worker.MIN_LINES:
+            return 0
+        block = FieldBlock.join(self.gathered)
+        self.gathered, self.gathered_lines = [], 0
+        writes = self.writer.env.tx.writes
+        if not self.workers and not self.pending:
+            self.workers = copy_worker.lease()
+        if not self.workers:
+            return self._write(block, self._encode(block, len(writes)))
+        ready = self._receive() if len(self.pending) == len(self.workers) else None
+        start = len(writes) + sum(pending.lines for pending, _ in self.pending) + (ready[0].lines if ready else 0)
+        worker = self.workers[self.turn % len(self.workers)]  # the one ``ready`` came from: it waits for work
+        self.turn += 1
+        try:
+            worker.submit(self.columns, block.text, block.delimiter, block.null, start)
+        except copy_worker.WorkerGone:
+            count = self._write(*ready) if ready else 0
+            count += self.settle()
+            return count + self._write(block, self._encode(block, len(writes)))
+        self.pending.append((block, worker))
+        return self._write(*ready) if ready else 0
+
+    def settle(self) -> int:
+        """Write the blocks still with the workers and those gathered, in order; returns how many rows were written."""
+        count = 0
+        while self.pending:
+            count += self._write(*self._receive())
+        if self.gathered:
+            block = FieldBlock.join(self.gathered)
+            self.gathered, self.gathered_lines = [], 0
+            count += self._write(block, self._encode(block, len(self.writer.env.tx.writes)))
+        return count
+
+    def close(self) -> None:
+        """The COPY is over (done or failed): blocks not written are dropped, the workers go back."""
+        self.pending.clear()
+        self.gathered, self.gathered_lines = [], 0
+        workers, self.workers = self.workers, []
+        if workers:
+            copy_worker.give_back(workers)
+
+    def _receive(self) -> tuple[FieldBlock, EntryRun | None]:
+        """The oldest block with the workers and its answer (encoded here if its worker is gone), to be written next."""
+        block, worker = self.pending.popleft()
+        try:
+            return block, worker.result()
+        except copy_worker.WorkerGone:
+            return block, self._encode(block, len(self.writer.env.tx.writes))
+
+    def _encode(self, block: FieldBlock, start: int) -> EntryRun | None:
+        return self.columns.encode_run(block.text, block.delimiter, block.null, start)
+
+    def _write(self, block: FieldBlock, run: EntryRun | None) -> int:
+        if run is not None and self.writer.env.tx.put_new(run.keys, run.values, run):
+            return len(run.keys)
         rows, error = block.rows()
         count = self.insert(rows)
         if error is not None:

@@ -16,13 +16,16 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from itertools import repeat
+from typing import TYPE_CHECKING
 
 import msgpack
 
 from catalog.keycodec import int_keys
 from engine.rowcodec import EXT_NUMERIC, FORMAT_VERSION
-from engine.tables import TableInfo
-from engine.types import SqlType
+from immusql.store.record import EntryRun, encode_run
+
+if TYPE_CHECKING:
+    from engine.tables import TableInfo
 
 Column = list[bytes]  # one column's raw fields, in line order
 Encoded = tuple[list[bytes], list[bytes]]  # (primary keys, stored rows)
@@ -125,29 +128,47 @@ def _date(column: Column) -> tuple[None, list[bytes]] | None:
     return None, list(map(_pack, map(operator.sub, days, repeat(_EPOCH_DAY))))
 
 
-def _reader(t: SqlType) -> Callable[[Column], tuple[list[int] | None, list[bytes]] | None] | None:
+def _reader(base: str, typmod: int) -> Callable[[Column], tuple[list[int] | None, list[bytes]] | None] | None:
     """The column reader of a type this module reads, else None."""
-    if t.base in _INT_DIGITS:
-        return _ints(_INT_DIGITS[t.base])
-    if t.base == "numeric":
-        return _numeric(t.typmod)
-    if t.base == "text" or t.base == "varchar":
-        return _text(t.typmod)
-    if t.base in ("timestamptz", "timestamp"):
-        return _timestamp(t.base == "timestamptz")
-    if t.base == "date":
+    if base in _INT_DIGITS:
+        return _ints(_INT_DIGITS[base])
+    if base == "numeric":
+        return _numeric(typmod)
+    if base == "text" or base == "varchar":
+        return _text(typmod)
+    if base in ("timestamptz", "timestamp"):
+        return _timestamp(base == "timestamptz")
+    if base == "date":
         return _date
     return None
 
 
-class Plan:
-    """How one table's blocks are encoded: a reader per column, and where its integer primary key is."""
+def split(text: bytes, delimiter: bytes, null: bytes, width: int) -> list[Column] | None:
+    """The columns of lines joined by newlines, if every line has ``width`` fields and none is the NULL string."""
+    lines = text.split(b"\n")
+    if list(map(bytes.count, lines, repeat(delimiter))).count(width - 1) != len(lines):
+        return None
+    fields = delimiter.join(lines).split(delimiter)
+    if null in fields:
+        return None
+    return [fields[i::width] for i in range(width)]
 
-    def __init__(self, info: TableInfo, readers: list[Callable[[Column], tuple[list[int] | None, list[bytes]] | None]]) -> None:
-        self.readers = readers
-        (self.key_column,) = info.pk_positions
-        self.prefix = info.prefix
-        self.row_head = _pack([FORMAT_VERSION] + [0] * info.width)[:-info.width]  # the array's header and the version
+
+class Plan:
+    """How one table's blocks are encoded: a reader per column, and where its integer primary key is.
+
+    A Plan pickles as what it is built from, so a worker process (engine/copy_worker.py) can encode for it.
+    """
+
+    def __init__(self, prefix: bytes, key_column: int, types: Sequence[tuple[str, int]]) -> None:
+        self.prefix = prefix
+        self.key_column = key_column
+        self.types = tuple(types)
+        self.readers = [_reader(base, typmod) for base, typmod in types]
+        self.row_head = _pack([FORMAT_VERSION] + [0] * len(types))[: -len(types)]  # the array's header and the version
+
+    def __reduce__(self) -> tuple:
+        return Plan, (self.prefix, self.key_column, self.types)
 
     def encode(self, columns: Sequence[Column]) -> Encoded | None:
         """Keys and stored rows of a block of ``columns`` (equal lengths, at least one row); None: read it by rows."""
@@ -163,6 +184,12 @@ class Plan:
             encoded.append(stored)
         return int_keys(self.prefix, keys_from), list(map(b"".join, zip(repeat(self.row_head), *encoded)))
 
+    def encode_run(self, text: bytes, delimiter: bytes, null: bytes, start: int) -> EntryRun | None:
+        """A block of lines (joined by newlines) as the entries ``start``.. of its transaction; None: read it by rows."""
+        columns = split(text, delimiter, null, len(self.types))
+        encoded = self.encode(columns) if columns is not None else None
+        return encode_run(*encoded, start) if encoded is not None else None
+
 
 def plan(info: TableInfo, copied: Sequence[int], plain: bool) -> Plan | None:
     """A Plan when every column is copied in order into a table this module can fill (``plain``: no CHECK, foreign
@@ -171,7 +198,7 @@ def plan(info: TableInfo, copied: Sequence[int], plain: bool) -> Plan | None:
         return None
     if any(c.dropped for c in info.table.columns) or info.types[info.pk_positions[0]].base not in _INT_DIGITS:
         return None
-    readers = [_reader(t) for t in info.types]
-    if None in readers:
+    types = [(t.base, t.typmod) for t in info.types]
+    if any(_reader(base, typmod) is None for base, typmod in types):
         return None
-    return Plan(info, readers)
+    return Plan(info.prefix, info.pk_positions[0], types)

@@ -19,6 +19,7 @@ from catalog.snapshot import Catalog, CatalogWriter
 from engine import advisory
 from immusql.errors import ConflictError
 from immusql.store.keys import prefix_end
+from immusql.store.record import EntryRun
 from engine.errors import SqlError
 
 _local_versions = iter(range(-1, -(2**62), -1))  # tx-local catalogs get unique negative versions
@@ -42,6 +43,7 @@ class Transaction:
         self.read_only = read_only
         self.isolation = isolation
         self.writes: dict[bytes, bytes | None] = {}
+        self.runs: list[EntryRun] = []  # writes encoded ahead for the commit (a COPY's blocks; the store checks them)
         self.locked: list[bytes] = []  # keys this transaction holds write locks on (db.locks)
         self.waiting_for: Transaction | None = None  # the transaction whose lock this one waits for
         self._undo: dict[bytes, Any] | None = None  # the current statement's overwritten values (read committed)
@@ -145,10 +147,12 @@ class Transaction:
             undo[key] = writes.get(key, _ABSENT)
         writes[key] = value
 
-    def put_new(self, keys: list[bytes], values: list[bytes]) -> bool:
+    def put_new(self, keys: list[bytes], values: list[bytes], run: EntryRun | None = None) -> bool:
         """Insert ``values`` at ``keys``, all or none, if every key is new: not stored as of the snapshot, not written
         since, not written by this transaction and not locked by any (a COPY's block of rows). False: nothing was
-        written, and the caller writes the rows one by one, which waits, retries or fails as ``put`` does."""
+        written, and the caller writes the rows one by one, which waits, retries or fails as ``put`` does.
+
+        ``run`` is these entries encoded ahead, kept for the commit if it was encoded as the writes' next ones."""
         if self.read_only:
             raise SqlError("cannot execute this statement in a read-only transaction", sqlstate="25006")
         writes, store, snapshot = self.writes, self.store, self.snapshot
@@ -162,6 +166,8 @@ class Transaction:
             return False
         if self._undo is not None:
             self._undo.update(dict.fromkeys(keys, _ABSENT))
+        if run is not None and run.start == len(writes):
+            self.runs.append(run)
         writes.update(zip(keys, values))
         return True
 
@@ -194,6 +200,7 @@ class Transaction:
                     self.writes.pop(key, None)
                 else:
                     self.writes[key] = value
+        self._trim_runs()
         if self._statement_catalog is not None:
             self.catalog = self._statement_catalog
 
@@ -230,8 +237,14 @@ class Transaction:
         del self.savepoints[i + 1 :]
         advisory.rollback_to_savepoint(self.db, self, self.savepoints[i])
         self.writes = dict(writes)
+        self._trim_runs()
         self.catalog = catalog
         self.failed = False
+
+    def _trim_runs(self) -> None:
+        """Writes were taken back: drop the runs past them (the store would not use them, and they hold memory)."""
+        size = len(self.writes)
+        self.runs = [run for run in self.runs if run.start + len(run.keys) <= size]
 
     def release(self, name: str) -> None:
         del self.savepoints[self._find(name) :]
@@ -244,7 +257,7 @@ class Transaction:
             if not self.writes:
                 return None
             try:
-                self.committed_tx = self.store.commit(self.writes, meta=meta, snapshot=self.snapshot)
+                self.committed_tx = self.store.commit(self.writes, meta=meta, snapshot=self.snapshot, runs=self.runs)
             except ConflictError:
                 raise SqlError("could not serialize access due to concurrent update", sqlstate="40001") from None
             self.db.catalogs.committed(self.committed_tx, layout.CATALOG_VERSION in self.writes)

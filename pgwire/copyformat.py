@@ -20,7 +20,6 @@ import codecs as pycodecs
 import operator
 import re
 import struct
-from itertools import repeat
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -448,14 +447,10 @@ class TextReader(_LineReader):
         return lines, start, [1] * len(lines)
 
     def _block(self, buffer: bytes, lines: list[bytes], clean: bool) -> FieldBlock | None:
-        delimiter, width = self.delimiter, self.width
-        if BACKSLASH in buffer or width == 0 or list(map(bytes.count, lines, repeat(delimiter))).count(width - 1) != len(lines):
+        if BACKSLASH in buffer or self.width == 0:
             return None
-        joined = delimiter.join(lines)
-        if not clean and (0 in joined or _fails(codecs.utf8, joined)):
-            return None
-        fields = joined.split(delimiter)
-        if self.null in fields:
+        text = b"\n".join(lines)
+        if not clean and (0 in text or _fails(codecs.utf8, text)):
             return None
         first = self.line
         self.line += len(lines)
@@ -473,7 +468,7 @@ class TextReader(_LineReader):
                 self.line = after
             return out, None
 
-        return FieldBlock([fields[i::width] for i in range(width)], rows)
+        return FieldBlock(text, len(lines), self.delimiter, self.null, rows)
 
     def _split(self, line: bytes) -> list[bytes] | None:
         fields = line.split(self.delimiter)

@@ -7,7 +7,7 @@ node at level ``l``, position ``i`` covers leaves ``[i << l, min((i + 1) << l, n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from hashlib import sha256
 from itertools import repeat
 
@@ -41,6 +41,39 @@ def root(leaf_hashes: Sequence[bytes]) -> bytes:
     while len(level) > 1:
         level = _up(level)
     return level[0]
+
+
+def compact_range(leaf_hashes: Sequence[bytes], start: int) -> list[tuple[int, bytes]]:
+    """The leaves [start, start + len) as the fewest perfect subtrees, left to right: (level, hash) each.
+
+    A tree's run of leaves hashed on its own (a COPY's block, in another process) and joined with its neighbours'
+    by ``root_of_ranges``: Trillian's compact ranges.
+    """
+    nodes = []
+    offset, size = 0, len(leaf_hashes)
+    while offset < size:
+        at = start + offset
+        level = min((at & -at).bit_length() - 1 if at else 63, (size - offset).bit_length() - 1)
+        nodes.append((level, root(leaf_hashes[offset : offset + (1 << level)])))
+        offset += 1 << level
+    return nodes
+
+
+def root_of_ranges(ranges: Iterable[Sequence[tuple[int, bytes]]]) -> bytes:
+    """Merkle Tree Hash of leaves [0, n) from the compact ranges of consecutive runs that cover them, in order."""
+    stack: list[tuple[int, bytes]] = []  # [0, end) as perfect subtrees, levels strictly falling
+    for nodes in ranges:
+        for level, node in nodes:
+            while stack and stack[-1][0] == level:
+                node = sha256(b"\x01" + stack.pop()[1] + node).digest()
+                level += 1
+            stack.append((level, node))
+    if not stack:
+        return EMPTY_HASH
+    node = stack[-1][1]
+    for _, left in reversed(stack[:-1]):  # RFC 9162: the largest power-of-two subtree on the left, the rest on the right
+        node = sha256(b"\x01" + left + node).digest()
+    return node
 
 
 def inclusion_path(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:

@@ -11,9 +11,11 @@ their leaves (with SHA-256 of the value) are recomputed when needed.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
 from hashlib import sha256
 from itertools import chain, repeat
+from operator import is_
 
 from immusql.proofs import merkle
 from immusql.proofs.hashing import DELETED, TxHeader, entry_leaf, leaf_hash, value_hash
@@ -29,10 +31,61 @@ _digest = type(sha256()).digest
 
 
 def encode_entries(keys: Sequence[bytes], values: Sequence[bytes | None]) -> tuple[bytes, bytes]:
-    """Encode a transaction's entries (a value None deletes its key); returns (entries bytes, entries_root).
+    """Encode a transaction's entries (a value None deletes its key); returns (entries bytes, entries_root)."""
+    blob, leaves = _encode(keys, values)
+    return blob, merkle.root(leaves)
 
-    This is the per-entry hot path of every commit, and all of a bulk load's: the record bytes and the entry
-    leaves are built by C-level maps over the keys and values, with no Python step per entry.
+
+@dataclass(frozen=True)
+class EntryRun:
+    """Consecutive entries of a transaction encoded before its commit (a COPY's block, in another process): their
+    keys and values, their entries bytes, and their leaves as the compact range from entry ``start``."""
+
+    keys: list[bytes]
+    values: list[bytes]
+    blob: bytes
+    start: int
+    nodes: list[tuple[int, bytes]]
+
+
+def encode_run(keys: list[bytes], values: list[bytes], start: int) -> EntryRun:
+    """The EntryRun of live entries that are to be entries ``start``.. of their transaction."""
+    blob, leaves = _encode(keys, values)
+    return EntryRun(keys, values, blob, start, merkle.compact_range(leaves, start))
+
+
+def encode_runs(keys: Sequence[bytes], values: Sequence[bytes | None], runs: Sequence[EntryRun]) -> tuple[bytes, bytes]:
+    """``encode_entries``, taking each run encoded ahead that is still exactly its entries and encoding the rest.
+
+    A run is used only if its keys are the entries' at its place and its values the very objects it encoded, so
+    entries overwritten, removed or moved since are encoded again.
+    """
+    blobs: list[bytes] = []
+    ranges: list[list[tuple[int, bytes]]] = []
+    done = 0
+    for run in runs:
+        start, end = run.start, run.start + len(run.keys)
+        if start < done or end > len(keys) or keys[start:end] != run.keys or not all(map(is_, run.values, values[start:end])):
+            continue
+        if done < start:
+            blob, leaves = _encode(keys[done:start], values[done:start])
+            blobs.append(blob)
+            ranges.append(merkle.compact_range(leaves, done))
+        blobs.append(run.blob)
+        ranges.append(run.nodes)
+        done = end
+    if done < len(keys):
+        blob, leaves = _encode(keys[done:], values[done:])
+        blobs.append(blob)
+        ranges.append(merkle.compact_range(leaves, done))
+    return b"".join(blobs), merkle.root_of_ranges(ranges)
+
+
+def _encode(keys: Sequence[bytes], values: Sequence[bytes | None]) -> tuple[bytes, list[bytes]]:
+    """The entries bytes and the entry leaves.
+
+    This is the per-entry hot path of every commit, and all of a bulk load's: they are built by C-level maps over
+    the keys and values, with no Python step per entry.
     """
     if None in values:
         flags = [_LIVE if value is not None else _TOMBSTONE for value in values]
@@ -43,7 +96,7 @@ def encode_entries(keys: Sequence[bytes], values: Sequence[bytes | None]) -> tup
     value_hashes = map(_digest, map(sha256, values))
     leaves = list(map(_digest, map(sha256, map(b"".join, zip(repeat(b"\x00"), heads, value_hashes)))))
     blob = b"".join(chain.from_iterable(zip(heads, map(_pack_value_len, map(len, values)), values)))
-    return blob, merkle.root(leaves)
+    return blob, leaves
 
 
 def iter_entries(payload: bytes | memoryview, offset: int, count: int) -> Iterator[tuple[bytes, int, int, int]]:

@@ -348,20 +348,21 @@ class Store:
         return Transaction(self, meta, snapshot)
 
     def commit(self, ops: Iterable[tuple[bytes, bytes | None]] | dict[bytes, bytes | None], *, meta: bytes = b"",
-               snapshot: int | None = None) -> int:
+               snapshot: int | None = None, runs: Sequence[record.EntryRun] = ()) -> int:
         """Commit (key, value) pairs (or a dict of them) atomically, value None deleting; returns the tx id once durable.
 
         With ``snapshot``, the commit fails with ConflictError if another transaction
         wrote any of these keys after tx ``snapshot`` (snapshot isolation's first committer wins).
+        ``runs`` are entries encoded ahead (record.encode_run), used where they are still exactly these.
         """
-        return self._commit(ops, meta, snapshot)[0]
+        return self._commit(ops, meta, snapshot, runs)[0]
 
     def _commit(self, ops: Iterable[tuple[bytes, bytes | None]] | dict[bytes, bytes | None], meta: bytes,
-                snapshot: int | None = None) -> tuple[int, int]:
+                snapshot: int | None = None, runs: Sequence[record.EntryRun] = ()) -> tuple[int, int]:
         keys, values = self._validate(ops, meta)
         if snapshot is not None:
             self._as_of(snapshot)
-        blob, root = record.encode_entries(keys, values)
+        blob, root = record.encode_runs(keys, values, runs) if runs else record.encode_entries(keys, values)
         if len(blob) + TX_HEADER_SIZE + len(meta) > self.options.max_tx_size:
             raise LimitError(f"transaction is {len(blob)} bytes, over the {self.options.max_tx_size}-byte limit")
         pending = _Pending(blob, root, len(keys), bytes(meta), keys, values, snapshot)

@@ -40,6 +40,22 @@ def test_root_every_size():
         assert merkle.root(HASHES[:size]) == tree_root(size), size
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, MAX), st.data())
+def test_compact_ranges_join_to_the_root(size, data):
+    """Any split of the leaves into consecutive runs, each hashed on its own from its start, gives the tree's root."""
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, size - 1)), max_size=8))) if size > 1 else []
+    bounds = [0, *cuts, size]
+    ranges = [merkle.compact_range(HASHES[a:b], a) for a, b in zip(bounds, bounds[1:])]
+    assert merkle.root_of_ranges(ranges) == tree_root(size)
+    for (a, b), nodes in zip(zip(bounds, bounds[1:]), ranges):  # perfect subtrees, aligned, covering the run
+        assert sum(1 << level for level, _ in nodes) == b - a
+        at = a
+        for level, _ in nodes:
+            assert at % (1 << level) == 0
+            at += 1 << level
+
+
 def test_inclusion_every_index():
     for size in range(1, 131):
         leaves, data, root = HASHES[:size], DATA[:size], tree_root(size)
