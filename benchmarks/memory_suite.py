@@ -74,7 +74,7 @@ def status_kb(pid: int, field: str) -> int:
 
 
 def children(pid: int) -> list[int]:
-    """The pids of a process's direct children (its index processes)."""
+    """The pids of a process's direct children (its index processes, and its COPY workers once a COPY has run)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -142,7 +142,7 @@ def run(parent: str | None, rows: int, batch: int) -> SuiteReport:
         "/proc/PID/smaps except the LMDB index maps (the data.mdb files), which is the figure held against the target, "
         "read after the load and after the scan, and its highest value in samples taken every 0.5 s during each; VmRSS, "
         "which includes the index maps, and the index maps' own Rss; the peak VmRSS (VmHWM) since the server started. "
-        "The index processes (the server's children) are shown apart, for information."))
+        "The server's children (its index processes and COPY workers) are shown apart, for information."))
     immusql = start_immusql(parent)
     try:
         data_dir = immusql.server.data_dir
@@ -171,7 +171,7 @@ def run(parent: str | None, rows: int, batch: int) -> SuiteReport:
         for when, memory in (("after the load", after_load), ("after the scan", after_scan)):
             report.results.append(emit(Result("memory", f"server VmRSS, {when}", memory.vmrss_mb, None, "MB")))
             report.results.append(emit(Result("memory", f"index map Rss in the server, {when}", memory.index_mb, None, "MB")))
-            report.results.append(emit(Result("memory", f"index processes' VmRSS (children), {when}", memory.children_mb, None, "MB")))
+            report.results.append(emit(Result("memory", f"children's VmRSS (index processes, COPY workers), {when}", memory.children_mb, None, "MB")))
         report.results.append(emit(Result("memory", "server peak VmRSS (VmHWM) since it started", after_scan.peak_mb, None, "MB")))
     finally:
         immusql.stop()

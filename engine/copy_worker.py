@@ -1,13 +1,14 @@
-"""A COPY's blocks encoded in a worker process: a bulk load's parsing and hashing on a second core.
+"""A COPY's blocks encoded in worker processes: a bulk load's parsing and hashing on the other cores.
 
-A block of plain lines (engine/copy_columns.py) is sent to the worker as its text; the worker splits it, reads
+A block of plain lines (engine/copy_columns.py) is sent to a worker as its text; the worker splits it, reads
 and encodes its columns, and encodes its entries and their leaves' compact range (record.EntryRun), while the
-server goes on with the block before it. The answers come back in order; the server still checks and writes
-every block's keys itself, and the store uses a run only if it is exactly the entries it commits. A worker that
-is busy with another COPY, or gone, just means the block is encoded in the server's own process.
+server writes the blocks before it. Blocks go to the workers in turn and their answers are read in order; the
+server still checks and writes every block's keys itself, and the store uses a run only where it is still
+exactly the entries it commits. Workers busy with another COPY, or gone, just mean the block is encoded in the
+server's own process.
 
-One worker serves a process (a server or an embedded database), one COPY at a time; it starts at the first
-large block and exits when its pipe closes.
+A process (a server or an embedded database) has WORKERS of them, leased to one COPY at a time; they start at
+the first large block and exit when their pipes close.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from immusql.store.record import EntryRun
 
 log = logging.getLogger("immusql.server")
 MIN_LINES = 8192  # lines gathered into one block: a block's round trip to a worker costs about a millisecond
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # on every core: the server's own share of a block is about half a worker's
 _LENGTH = struct.Struct(">Q")
 _MAX_FAILURES = 3  # worker processes that may die before none is started again
 
@@ -87,7 +89,6 @@ class Worker:
             self.proc.wait()
 
 
-WORKERS = max(1, min(4, os.cpu_count() or 1))  # with the server's own process they share the cores
 _lock = threading.Lock()
 _workers: list[Worker] = []
 _failures = 0
