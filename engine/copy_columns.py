@@ -3,10 +3,10 @@
 A COPY into a plain table (every column given, an integer primary key, no other index, no CHECK, foreign key
 or WHERE) reads its fields column by column: each column is checked to be in the one form that PostgreSQL and
 this module read alike, then converted and MessagePack-encoded by C-level maps, and the rows are the joins of
-their columns' encodings (a MessagePack array is its header and its elements, one after another). Any field in
-another form (a sign, NULL, an escape, a timestamp without its offset, ...) sends the whole block down the row
-path, which reads it and reports its errors as before: this module only ever answers with the bytes the row
-path would store, or declines.
+their columns' encodings (a MessagePack array is its header and its elements, one after another). NULL fields
+are MessagePack's nil. Any field in another form (a plus sign, an escape, a timestamp without its offset, a NULL
+where NOT NULL holds, ...) sends the whole block down the row path, which reads it and reports its errors as
+before: this module only ever answers with the bytes the row path would store, or declines.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ Column = list[bytes]  # one column's raw fields, in line order
 Encoded = tuple[list[bytes], list[bytes]]  # (primary keys, stored rows)
 
 _pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
+_NIL = _pack(None)
 _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _EPOCH_DAY = date(2000, 1, 1).toordinal()
@@ -48,16 +49,26 @@ _EXT_HEADS = [_ext_head(n) for n in range(256)]
 
 
 def _ints(digits: int) -> Callable[[Column], tuple[list[int], list[bytes]] | None]:
-    """Unsigned decimal integers of 1 to ``digits`` digits (PostgreSQL reads leading zeros alike)."""
+    """Decimal integers of at most ``digits`` characters, a minus sign included (always in range), leading zeros
+    allowed (PostgreSQL reads them alike)."""
 
     def read(column: Column) -> tuple[list[int], list[bytes]] | None:
         lengths = list(map(len, column))
-        if min(lengths) == 0 or max(lengths) > digits or not b"".join(column).isdigit():
+        if min(lengths) == 0 or max(lengths) > digits:
+            return None
+        joined = b"".join(column)
+        signs = joined.count(b"-")
+        if signs and (b"-" in column or sum(map(_starts_negative, column)) != signs):
+            return None  # a sign alone, or one that is not the first character of its field
+        if not (joined.replace(b"-", b"") if signs else joined).isdigit():
             return None
         values = list(map(int, column))
         return values, list(map(_pack, values))
 
     return read
+
+
+_starts_negative = operator.methodcaller("startswith", b"-")
 
 
 def _numeric(typmod: int) -> Callable[[Column], tuple[None, list[bytes]] | None]:
@@ -144,12 +155,13 @@ def _reader(base: str, typmod: int) -> Callable[[Column], tuple[list[int] | None
 
 
 def split(text: bytes, delimiter: bytes, null: bytes, width: int) -> list[Column] | None:
-    """The columns of lines joined by newlines, if every line has ``width`` fields and none is the NULL string."""
+    """The columns of lines joined by newlines, if every line has ``width`` fields and every backslash is in a
+    field that is the NULL string (the row path undoes escapes: such lines are its to read)."""
     lines = text.split(b"\n")
     if list(map(bytes.count, lines, repeat(delimiter))).count(width - 1) != len(lines):
         return None
     fields = delimiter.join(lines).split(delimiter)
-    if null in fields:
+    if b"\\" in text and text.count(b"\\") != fields.count(null) * null.count(b"\\"):
         return None
     return [fields[i::width] for i in range(width)]
 
@@ -160,21 +172,33 @@ class Plan:
     A Plan pickles as what it is built from, so a worker process (engine/copy_worker.py) can encode for it.
     """
 
-    def __init__(self, prefix: bytes, key_column: int, types: Sequence[tuple[str, int]]) -> None:
+    def __init__(self, prefix: bytes, key_column: int, types: Sequence[tuple[str, int]], nullable: Sequence[bool]) -> None:
         self.prefix = prefix
         self.key_column = key_column
         self.types = tuple(types)
+        self.nullable = tuple(nullable)
         self.readers = [_reader(base, typmod) for base, typmod in types]
         self.row_head = _pack([FORMAT_VERSION] + [0] * len(types))[: -len(types)]  # the array's header and the version
 
     def __reduce__(self) -> tuple:
-        return Plan, (self.prefix, self.key_column, self.types)
+        return Plan, (self.prefix, self.key_column, self.types, self.nullable)
 
-    def encode(self, columns: Sequence[Column]) -> Encoded | None:
-        """Keys and stored rows of a block of ``columns`` (equal lengths, at least one row); None: read it by rows."""
+    def encode(self, columns: Sequence[Column], null: bytes) -> Encoded | None:
+        """Keys and stored rows of a block of ``columns`` (equal lengths, at least one row), fields equal to ``null``
+        being NULL; None: read it by rows."""
         encoded = []
         keys_from: list[int] | None = None
-        for position, (reader, column) in enumerate(zip(self.readers, columns)):
+        for position, (reader, column, nullable) in enumerate(zip(self.readers, columns, self.nullable)):
+            if null in column:
+                if not nullable:
+                    return None  # the row path reports the NOT NULL violation at its row
+                present = [field for field in column if field != null]
+                read = reader(present) if present else (None, [])
+                if read is None:
+                    return None
+                values = iter(read[1])
+                encoded.append([_NIL if field == null else next(values) for field in column])
+                continue
             read = reader(column)
             if read is None:
                 return None
@@ -187,7 +211,7 @@ class Plan:
     def encode_run(self, text: bytes, delimiter: bytes, null: bytes, start: int) -> EntryRun | None:
         """A block of lines (joined by newlines) as the entries ``start``.. of its transaction; None: read it by rows."""
         columns = split(text, delimiter, null, len(self.types))
-        encoded = self.encode(columns) if columns is not None else None
+        encoded = self.encode(columns, null) if columns is not None else None
         return encode_run(*encoded, start) if encoded is not None else None
 
 
@@ -201,4 +225,5 @@ def plan(info: TableInfo, copied: Sequence[int], plain: bool) -> Plan | None:
     types = [(t.base, t.typmod) for t in info.types]
     if any(_reader(base, typmod) is None for base, typmod in types):
         return None
-    return Plan(info.prefix, info.pk_positions[0], types)
+    nullable = [not c.not_null and i not in info.pk_positions for i, c in enumerate(info.table.columns)]
+    return Plan(info.prefix, info.pk_positions[0], types, nullable)

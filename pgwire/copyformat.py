@@ -447,8 +447,8 @@ class TextReader(_LineReader):
         return lines, start, [1] * len(lines)
 
     def _block(self, buffer: bytes, lines: list[bytes], clean: bool) -> FieldBlock | None:
-        if BACKSLASH in buffer or self.width == 0:
-            return None
+        if self.width == 0 or BACKSLASH in buffer and (self.null != b"\\N" or buffer.count(b"\\") != buffer.count(b"\\N")):
+            return None  # escapes are the row path's; a backslash may only begin \N, which is NULL as a whole field
         text = b"\n".join(lines)
         if not clean and (0 in text or _fails(codecs.utf8, text)):
             return None

@@ -466,7 +466,12 @@ BULK_LINES = _bulk_lines(1, 30_001)
     _with(BULK_LINES, 24_999, b"25000\tabc\t1.00\tbad\t2026-01-01 00:00:00+00\n"),  # not an integer
     _with(BULK_LINES, 14_999, b"-4\t1\t1.00\tstored\t2026-01-01 00:00:00+00\n"),  # a key stored before the COPY
     _with(BULK_LINES, 9_000, b"9001\t1\t1.00\tescaped \\t tab\t2026-01-01 00:00:00+00\n"),  # a line for the row path
-], ids=["clean", "duplicate", "bad-value", "stored-key", "escape"])
+    b"".join(b"%d\t%s\t%s\t%s\t%s\n" % (i if i % 2 else -i - 10, b"\\N" if i % 5 == 0 else b"%d" % (i % 7 - 3),
+                                          b"\\N" if i % 7 == 0 else b"-%d.%02d" % (1 + i % 1000, i % 100), b"\\N" if i % 3 == 0 else b"row %d" % i,
+                                          b"\\N" if i % 11 == 0 else b"2026-02-%02d 01:02:03+00" % (1 + i % 28))
+             for i in range(1, 30_001)),  # NULLs and negative numbers, still a column at a time
+    _with(BULK_LINES, 12_000, b"12001\t1\t1.00\trow a\\Nb\t2026-01-01 00:00:00+00\n"),  # \N inside a field: aNb
+], ids=["clean", "duplicate", "bad-value", "stored-key", "escape", "nulls", "backslash-n"])
 def test_large_copies_match_postgres(pg, session, data):
     """Blocks of thousands of lines go to the COPY worker processes and are written a block later: rows, errors
     and the error's line are PostgreSQL's."""

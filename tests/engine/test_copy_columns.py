@@ -18,7 +18,7 @@ from engine.database import open_database, release_database
 from engine.errors import SqlError
 from engine.session import Session
 
-DDL = ("CREATE TABLE cc (id int8 PRIMARY KEY, small int2, mid int4, amount numeric(12,2), whole numeric(5,0), "
+DDL = ("CREATE TABLE cc (id int8 PRIMARY KEY, small int2, mid int4 NOT NULL, amount numeric(12,2), whole numeric(5,0), "
        "free numeric, note text, code varchar(6), made timestamptz, local timestamp, day date)")
 
 
@@ -45,8 +45,8 @@ def _field(rng: random.Random, base: str, odd: bool = False) -> str:
     if base in ("int8", "int2", "int4"):
         most = {"int2": 5, "int4": 10, "int8": 19}[base]
         if odd:
-            return rng.choice(["-" + _digits(rng, most), " 1", "+3", "1_000", "", "007", "9" * (most + 1), "٣"])
-        return _digits(rng, most - 1)
+            return rng.choice(["-" + _digits(rng, most), " 1", "+3", "1_000", "", "007", "9" * (most + 1), "٣", "-", "--1", "1-2", "-" + "9" * most])
+        return ("-" if rng.random() < 0.3 else "") + _digits(rng, most - 2)
     if base == "numeric(12,2)":
         if odd:
             return rng.choice(["-0.00", "-1.50", "0.5", "12.345", "1e3", "00.10", "12345678901.00", "NaN", " 1.00", ".50"])
@@ -79,11 +79,16 @@ def _field(rng: random.Random, base: str, odd: bool = False) -> str:
 BASES = ["int8", "int2", "int4", "numeric(12,2)", "numeric(5,0)", "numeric", "text", "varchar(6)", "timestamptz", "timestamp", "date"]
 
 
+NULL = "\\N"
+
+
 def _row_path(info, fields: list[str]) -> tuple[bytes, bytes] | None:
-    """What the row path stores for one line's fields (key, row), or None if it rejects a field."""
+    """What the row path stores for one line's fields (key, row), or None if it rejects a field or a NULL."""
     try:
-        row = [t.input(f) for t, f in zip(info.types, fields)]
+        row = [None if f == NULL else t.input(f) for t, f in zip(info.types, fields)]
     except SqlError:
+        return None
+    if any(value is None and (column.not_null or i in info.pk_positions) for i, (column, value) in enumerate(zip(info.table.columns, row))):
         return None
     return info.row_key(row), info.encode_row(row)
 
@@ -96,12 +101,12 @@ def test_columns_encode_what_rows_store_or_decline(info, seed):
     position = rng.randrange(len(BASES))  # one column gets odd fields now and then; the others stay plain
     lines = []
     for i in range(rng.randint(1, 60)):
-        line = [_field(rng, base, c == position and rng.random() < 0.05) for c, base in enumerate(BASES)]
+        line = [NULL if rng.random() < 0.03 else _field(rng, base, c == position and rng.random() < 0.05) for c, base in enumerate(BASES)]
         if position != 0:
             line[0] = str(i)
         lines.append(line)
     columns = [[line[c].encode() for line in lines] for c in range(len(BASES))]
-    encoded = plan.encode(columns)
+    encoded = plan.encode(columns, NULL.encode())
     expected = [_row_path(info, line) for line in lines]
     if encoded is not None:
         assert None not in expected, "the column path encoded a field the row path rejects"
@@ -111,16 +116,16 @@ def test_columns_encode_what_rows_store_or_decline(info, seed):
 def test_plain_fields_are_all_encoded(info):
     """The plain forms (what clients and pg_dump write) take the column path, value for value as the row path."""
     rng = random.Random(7)
-    lines = [[str(i)] + [_field(rng, base) for base in BASES[1:]] for i in range(500)]
+    lines = [[str(i)] + [NULL if base != "int4" and rng.random() < 0.1 else _field(rng, base) for base in BASES[1:]] for i in range(500)]
     columns = [[line[c].encode() for line in lines] for c in range(len(BASES))]
-    encoded = copy_columns.plan(info, range(info.width), True).encode(columns)
+    encoded = copy_columns.plan(info, range(info.width), True).encode(columns, NULL.encode())
     assert encoded is not None
     assert list(zip(*encoded)) == [_row_path(info, line) for line in lines]
 
 
 @pytest.mark.parametrize("field, base", [
     ("-0.00", "numeric(12,2)"), ("12.345", "numeric(12,2)"), ("0.5", "numeric(12,2)"), ("-0", "numeric(5,0)"),
-    ("-0.0", "numeric"), ("1.5e2", "numeric"), ("-5", "int2"), ("99999", "int2"), ("", "int4"), ("abcdefg", "varchar(6)"),
+    ("-0.0", "numeric"), ("1.5e2", "numeric"), ("-", "int2"), ("1-2", "int4"), ("--1", "int8"), ("-9999", "int2"), ("99999", "int2"), ("\\N", "int4"), ("", "int4"), ("abcdefg", "varchar(6)"),
     ("é", "varchar(6)"), ("2026-02-30 00:00:00+00", "timestamptz"), ("2026-01-01 00:00:00", "timestamptz"),
     ("2026-01-01 00:00:00+00", "timestamp"), ("2026-01-01 00:00:00+16", "timestamptz"), ("2026-02-30", "date"),
 ])
@@ -130,7 +135,7 @@ def test_other_forms_are_declined(info, field, base):
     line = ["1"] + [_field(rng, b) for b in BASES[1:]]
     line[BASES.index(base)] = field
     columns = [[f.encode()] for f in line]
-    assert copy_columns.plan(info, range(info.width), True).encode(columns) is None
+    assert copy_columns.plan(info, range(info.width), True).encode(columns, NULL.encode()) is None
 
 
 def test_tables_it_cannot_fill_have_no_plan(tmp_path):
@@ -153,3 +158,13 @@ def test_tables_it_cannot_fill_have_no_plan(tmp_path):
         assert copy_columns.plan(info, range(info.width), False) is None  # CHECK, foreign key, WHERE or index
     finally:
         release_database(db)
+
+
+def test_split_takes_backslashes_only_in_null_fields():
+    """A backslash must begin a field that is the NULL string as a whole: elsewhere it is an escape, the row path's."""
+    assert copy_columns.split(b"1\t\\N\n2\tb", b"\t", b"\\N", 2) == [[b"1", b"2"], [b"\\N", b"b"]]
+    assert copy_columns.split(b"1\ta\\Nb\n2\t\\N", b"\t", b"\\N", 2) is None  # a\Nb is aNb to PostgreSQL
+    assert copy_columns.split(b"1\t\\N\n2\t\\t", b"\t", b"\\N", 2) is None
+    assert copy_columns.split(b"1\t\\N", b"\t", b"", 2) is None  # NULL is '' here: \N is an escape
+    assert copy_columns.split(b"1\t\n2\tb", b"\t", b"", 2) == [[b"1", b"2"], [b"", b"b"]]
+    assert copy_columns.split(b"1\tx\n2", b"\t", b"\\N", 2) is None  # a line short of a field

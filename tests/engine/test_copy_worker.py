@@ -16,7 +16,7 @@ from immusql.store.verify import verify_store
 from pgwire import copyformat
 
 TABLE = "CREATE TABLE w (id bigint PRIMARY KEY, grp int, amount numeric(12,2), note text, created timestamptz)"
-PLAN = Plan(b"\x00\x01T", 0, [("int8", -1), ("int4", -1), ("numeric", (12 << 16) | 2), ("text", -1), ("timestamptz", -1)])
+PLAN = Plan(b"\x00\x01T", 0, [("int8", -1), ("int4", -1), ("numeric", (12 << 16) | 2), ("text", -1), ("timestamptz", -1)], [False, True, True, True, True])
 
 
 def _lines(first: int, stop: int) -> list[bytes]:
