@@ -86,6 +86,22 @@ class SequenceAllocator:
             state.last, state.called = value, True
             return value
 
+    def take(self, seq: Sequence, count: int) -> int | None:
+        """``count`` consecutive values of an ascending, non-cycling sequence at once, logged in one write (a COPY's
+        block of row ids): the first of them. None if the sequence is not like that or has not so many left."""
+        if seq.increment != 1 or seq.cycle or count < 1:
+            return None
+        with self._lock:
+            state = self._state(seq)
+            first = state.last + 1 if state.called else state.last
+            last = first + count - 1
+            if first < seq.min_value or last > seq.max_value:
+                return None
+            if last > state.reserved:
+                self._reserve(seq, state, last)
+            state.last, state.called = last, True
+            return first
+
     def _reserve(self, seq: Sequence, state: _State, value: int) -> None:
         """Log a block of values from ``value`` on as used (clipped to the sequence's range)."""
         end = value + (BLOCK - 1) * seq.increment

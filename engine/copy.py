@@ -505,7 +505,8 @@ def _resolve_options(o: _Options, copied: Sequence[int], available: Sequence[str
 
 @dataclass
 class FieldBlock:
-    """Lines of COPY text that need no unescaping, joined by newlines, read a column at a time if they are plain.
+    """Lines of COPY data without quotes, joined by newlines, read a column at a time if they are plain (``escapes``:
+    backslashes are escapes, as in the text format, and must be left to the row path but for NULL fields).
 
     ``rows()`` reads them the row path's way: their rows, and the error of the first bad line (None if none),
     worded and located as the row path words it.
@@ -515,7 +516,9 @@ class FieldBlock:
     lines: int
     delimiter: bytes
     null: bytes
+    escapes: bool
     rows: Callable[[], tuple[list[tuple], SqlError | None]]
+    first_rowid: int | None = None  # its rows' row ids start here, once taken (a table without a primary key)
 
     @staticmethod
     def join(blocks: Sequence[FieldBlock]) -> FieldBlock:
@@ -534,7 +537,7 @@ class FieldBlock:
 
         first = blocks[0]
         return FieldBlock(b"\n".join([block.text for block in blocks]), sum(block.lines for block in blocks), first.delimiter,
-                          first.null, rows)
+                          first.null, first.escapes, rows)
 
 
 class _Aborted(Exception):
@@ -797,7 +800,7 @@ class _Inserter:
         plain = where is None and not writer.checks and not writer.outgoing and all(i.index.primary for i in info.indexes)
         return cls(info, writer, copied, given, where, copy_columns.plan(info, copied, plain))
 
-    def insert(self, rows: Sequence[tuple]) -> int:
+    def insert(self, rows: Sequence[tuple], rowids: Iterator[int] | None = None) -> int:
         """Write ``rows``; returns how many were inserted (rows failing WHERE are skipped).
 
         As PostgreSQL's COPY buffers up to 1000 rows before inserting them into the table and its indexes, rows
@@ -806,7 +809,7 @@ class _Inserter:
         """
         count = 0
         for start in range(0, len(rows), _GROUP):
-            count += self._insert(rows[start : start + _GROUP])
+            count += self._insert(rows[start : start + _GROUP], rowids)
         return count
 
     def insert_block(self, block: FieldBlock) -> int:
@@ -830,7 +833,7 @@ class _Inserter:
         worker = self.workers[self.turn % len(self.workers)]  # the one ``ready`` came from: it waits for work
         self.turn += 1
         try:
-            worker.submit(self.columns, block.text, block.delimiter, block.null, start)
+            worker.submit(self.columns, block.text, block.delimiter, block.null, block.escapes, self._take_rowids(block), start)
         except copy_worker.WorkerGone:
             count = self._write(*ready) if ready else 0
             count += self.settle()
@@ -866,18 +869,27 @@ class _Inserter:
             return block, self._encode(block, len(self.writer.env.tx.writes))
 
     def _encode(self, block: FieldBlock, start: int) -> EntryRun | None:
-        return self.columns.encode_run(block.text, block.delimiter, block.null, start)
+        return self.columns.encode_run(block.text, block.delimiter, block.null, block.escapes, self._take_rowids(block), start)
+
+    def _take_rowids(self, block: FieldBlock) -> int | None:
+        """For a table without a primary key, the block's row ids, taken at once and in line order (its rows keep
+        them even if they go by rows): the first. None otherwise, or if they cannot be (the rows take theirs)."""
+        if self.columns.key_column is None and block.first_rowid is None:
+            tx = self.writer.env.tx
+            block.first_rowid = tx.db.take_values(tx, self.info.table.rowid_sequence, block.lines)
+        return block.first_rowid
 
     def _write(self, block: FieldBlock, run: EntryRun | None) -> int:
         if run is not None and self.writer.env.tx.put_new(run.keys, run.values, run):
             return len(run.keys)
         rows, error = block.rows()
-        count = self.insert(rows)
+        first = block.first_rowid
+        count = self.insert(rows, iter(range(first, first + block.lines)) if first is not None else None)
         if error is not None:
             raise error
         return count
 
-    def _insert(self, rows: Sequence[tuple]) -> int:
+    def _insert(self, rows: Sequence[tuple], rowids: Iterator[int] | None) -> int:
         info, writer, tx = self.info, self.writer, self.writer.env.tx
         width, copied, given, where = info.width, self.copied, self.given, self.where
         complete = writer.complete if not all(given) else None
@@ -896,7 +908,10 @@ class _Inserter:
             if where is not None and where(tuple(row)) is not True:
                 continue
             check(row)
-            key = row_key(row) if row_key is not None else info.rowid_key(tx.sequence_call("nextval_oid", info.table.rowid_sequence))
+            if row_key is not None:
+                key = row_key(row)
+            else:
+                key = info.rowid_key(next(rowids) if rowids is not None else tx.sequence_call("nextval_oid", info.table.rowid_sequence))
             ready.append((key, row))
         taken = tx.get_many([key for key, _ in ready]) if row_key is not None else [None] * len(ready)
         writes = tx.writes

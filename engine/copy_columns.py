@@ -1,4 +1,4 @@
-"""COPY FROM a column at a time: a block of text-format fields to primary keys and stored rows, without row tuples.
+"""COPY FROM a column at a time: a block of text or CSV fields to primary keys and stored rows, without row tuples.
 
 A COPY into a plain table (every column given, an integer primary key, no other index, no CHECK, foreign key
 or WHERE) reads its fields column by column: each column is checked to be in the one form that PostgreSQL and
@@ -93,13 +93,15 @@ def _numeric(typmod: int) -> Callable[[Column], tuple[None, list[bytes]] | None]
     return read
 
 
-def _text(limit: int) -> Callable[[Column], tuple[None, list[bytes]] | None]:
-    """text, and varchar(n) when every field is ASCII of at most n characters."""
+def _text(limit: int, pad: bool) -> Callable[[Column], tuple[None, list[bytes]] | None]:
+    """text, and varchar(n) or character(n) (``pad``: with spaces to n) when every field is ASCII of at most n
+    characters."""
 
     def read(column: Column) -> tuple[None, list[bytes]] | None:
         if limit >= 0 and (max(map(len, column)) > limit or not b"".join(column).isascii()):
             return None
-        return None, list(map(_pack, map(bytes.decode, column)))
+        strings = map(bytes.decode, column)
+        return None, list(map(_pack, map(str.ljust, strings, repeat(limit)) if pad and limit >= 0 else strings))
 
     return read
 
@@ -145,8 +147,8 @@ def _reader(base: str, typmod: int) -> Callable[[Column], tuple[list[int] | None
         return _ints(_INT_DIGITS[base])
     if base == "numeric":
         return _numeric(typmod)
-    if base == "text" or base == "varchar":
-        return _text(typmod)
+    if base in ("text", "varchar", "bpchar"):
+        return _text(typmod, base == "bpchar")
     if base in ("timestamptz", "timestamp"):
         return _timestamp(base == "timestamptz")
     if base == "date":
@@ -154,25 +156,27 @@ def _reader(base: str, typmod: int) -> Callable[[Column], tuple[list[int] | None
     return None
 
 
-def split(text: bytes, delimiter: bytes, null: bytes, width: int) -> list[Column] | None:
-    """The columns of lines joined by newlines, if every line has ``width`` fields and every backslash is in a
-    field that is the NULL string (the row path undoes escapes: such lines are its to read)."""
+def split(text: bytes, delimiter: bytes, null: bytes, escapes: bool, width: int) -> list[Column] | None:
+    """The columns of lines joined by newlines, if every line has ``width`` fields and, where backslashes are
+    ``escapes`` (the text format; CSV's are data), every backslash is in a field that is the NULL string (the row
+    path undoes escapes: such lines are its to read)."""
     lines = text.split(b"\n")
     if list(map(bytes.count, lines, repeat(delimiter))).count(width - 1) != len(lines):
         return None
     fields = delimiter.join(lines).split(delimiter)
-    if b"\\" in text and text.count(b"\\") != fields.count(null) * null.count(b"\\"):
+    if escapes and b"\\" in text and text.count(b"\\") != fields.count(null) * null.count(b"\\"):
         return None
     return [fields[i::width] for i in range(width)]
 
 
 class Plan:
-    """How one table's blocks are encoded: a reader per column, and where its integer primary key is.
+    """How one table's blocks are encoded: a reader per column, and where its integer primary key is (None: the
+    table has none, and its rows' keys are row ids the COPY takes from the table's row-id sequence).
 
     A Plan pickles as what it is built from, so a worker process (engine/copy_worker.py) can encode for it.
     """
 
-    def __init__(self, prefix: bytes, key_column: int, types: Sequence[tuple[str, int]], nullable: Sequence[bool]) -> None:
+    def __init__(self, prefix: bytes, key_column: int | None, types: Sequence[tuple[str, int]], nullable: Sequence[bool]) -> None:
         self.prefix = prefix
         self.key_column = key_column
         self.types = tuple(types)
@@ -183,11 +187,14 @@ class Plan:
     def __reduce__(self) -> tuple:
         return Plan, (self.prefix, self.key_column, self.types, self.nullable)
 
-    def encode(self, columns: Sequence[Column], null: bytes) -> Encoded | None:
+    def encode(self, columns: Sequence[Column], null: bytes, first_rowid: int | None = None) -> Encoded | None:
         """Keys and stored rows of a block of ``columns`` (equal lengths, at least one row), fields equal to ``null``
-        being NULL; None: read it by rows."""
+        being NULL, the rows of a table without a primary key taking row ids from ``first_rowid`` on; None: read it
+        by rows."""
+        if self.key_column is None and first_rowid is None:
+            return None
         encoded = []
-        keys_from: list[int] | None = None
+        keys_from: list[int] | range | None = None
         for position, (reader, column, nullable) in enumerate(zip(self.readers, columns, self.nullable)):
             if null in column:
                 if not nullable:
@@ -206,24 +213,27 @@ class Plan:
             if position == self.key_column:
                 keys_from = values
             encoded.append(stored)
+        if self.key_column is None:
+            keys_from = range(first_rowid, first_rowid + len(columns[0]))
         return int_keys(self.prefix, keys_from), list(map(b"".join, zip(repeat(self.row_head), *encoded)))
 
-    def encode_run(self, text: bytes, delimiter: bytes, null: bytes, start: int) -> EntryRun | None:
+    def encode_run(self, text: bytes, delimiter: bytes, null: bytes, escapes: bool, first_rowid: int | None,
+                   start: int) -> EntryRun | None:
         """A block of lines (joined by newlines) as the entries ``start``.. of its transaction; None: read it by rows."""
-        columns = split(text, delimiter, null, len(self.types))
-        encoded = self.encode(columns, null) if columns is not None else None
+        columns = split(text, delimiter, null, escapes, len(self.types))
+        encoded = self.encode(columns, null, first_rowid) if columns is not None else None
         return encode_run(*encoded, start) if encoded is not None else None
 
 
 def plan(info: TableInfo, copied: Sequence[int], plain: bool) -> Plan | None:
     """A Plan when every column is copied in order into a table this module can fill (``plain``: no CHECK, foreign
     key, WHERE or other index to maintain), else None."""
-    if not plain or list(copied) != list(range(info.width)) or len(info.pk_positions) != 1:
+    if not plain or list(copied) != list(range(info.width)) or len(info.pk_positions) > 1:
         return None
-    if any(c.dropped for c in info.table.columns) or info.types[info.pk_positions[0]].base not in _INT_DIGITS:
+    if any(c.dropped for c in info.table.columns) or info.pk_positions and info.types[info.pk_positions[0]].base not in _INT_DIGITS:
         return None
     types = [(t.base, t.typmod) for t in info.types]
     if any(_reader(base, typmod) is None for base, typmod in types):
         return None
     nullable = [not c.not_null and i not in info.pk_positions for i, c in enumerate(info.table.columns)]
-    return Plan(info.prefix, info.pk_positions[0], types, nullable)
+    return Plan(info.prefix, info.pk_positions[0] if info.pk_positions else None, types, nullable)

@@ -48,10 +48,11 @@ class Worker:
         self.waiting = 0  # requests sent whose answers are not read yet
         self.broken = False
 
-    def submit(self, plan: Plan, text: bytes, delimiter: bytes, null: bytes, start: int) -> None:
+    def submit(self, plan: Plan, text: bytes, delimiter: bytes, null: bytes, escapes: bool, first_rowid: int | None,
+               start: int) -> None:
         """Send a block; its answer is the next ``result()`` after those of the blocks sent before."""
         try:
-            _send(self.proc.stdin, (plan, text, delimiter, null, start))
+            _send(self.proc.stdin, (plan, text, delimiter, null, escapes, first_rowid, start))
         except OSError:
             self.broken = True
             raise WorkerGone() from None
@@ -166,9 +167,9 @@ def main() -> None:
     """Answer requests from stdin on stdout until stdin closes."""
     stdin, stdout = open(0, "rb", buffering=0), open(1, "wb", buffering=0)
     while (request := _receive(stdin)) is not None:
-        plan, text, delimiter, null, start = request
+        plan, *block = request
         try:
-            answer: object = (plan.encode_run(text, delimiter, null, start),)
+            answer: object = (plan.encode_run(*block),)
         except Exception:  # noqa: BLE001 - a bug here must not lose the block: the server encodes it itself
             log.exception("COPY worker failed on a block")
             answer = "failed"

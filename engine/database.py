@@ -79,6 +79,13 @@ class Database:
         return value
 
 
+    def take_values(self, tx: Any, oid: int, count: int) -> int | None:
+        """``count`` consecutive values of sequence ``oid`` at once (a COPY's block of row ids): the first, or None
+        if they cannot be taken so (take them one by one)."""
+        if tx.session is not None and not tx.session.may_wait:
+            return None
+        return self.sequences.take(tx.catalog.objects[oid], count)
+
     def _may_log(self, tx: Any, seq: Sequence) -> None:
         """A nextval that logs a block waits for fsync: not where the session may not wait (WouldWait)."""
         session = tx.session

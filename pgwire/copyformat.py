@@ -188,6 +188,29 @@ class _LineReader(Reader):
         """The lines as a FieldBlock if they need no unescaping or unquoting (None: read them by rows)."""
         return None
 
+    def _field_block(self, lines: list[bytes], clean: bool, escapes: bool) -> FieldBlock | None:
+        """The lines as a FieldBlock, valid UTF-8 without NUL, and read by rows only if it must be."""
+        text = b"\n".join(lines)
+        if not clean and (0 in text or _fails(codecs.utf8, text)):
+            return None
+        first = self.line
+        self.line += len(lines)
+
+        def rows() -> tuple[list[tuple], SqlError | None]:
+            after, self.line = self.line, first
+            out: list[tuple] = []
+            try:
+                self._rows(lines, [1] * len(lines), out, True)
+            except SqlError as error:
+                if getattr(error, "where", None) is None:
+                    error.where = f"COPY {self.relation}, line {self.line}"
+                return out, error
+            finally:
+                self.line = after
+            return out, None
+
+        return FieldBlock(text, len(lines), self.delimiter, self.null, escapes, rows)
+
     def _to_utf8(self, data: bytes, final: bool) -> bytes:
         try:
             return self.transcode.decode(data, final).encode()
@@ -449,26 +472,7 @@ class TextReader(_LineReader):
     def _block(self, buffer: bytes, lines: list[bytes], clean: bool) -> FieldBlock | None:
         if self.width == 0 or BACKSLASH in buffer and (self.null != b"\\N" or buffer.count(b"\\") != buffer.count(b"\\N")):
             return None  # escapes are the row path's; a backslash may only begin \N, which is NULL as a whole field
-        text = b"\n".join(lines)
-        if not clean and (0 in text or _fails(codecs.utf8, text)):
-            return None
-        first = self.line
-        self.line += len(lines)
-
-        def rows() -> tuple[list[tuple], SqlError | None]:
-            after, self.line = self.line, first
-            out: list[tuple] = []
-            try:
-                self._rows(lines, [1] * len(lines), out, True)
-            except SqlError as error:
-                if getattr(error, "where", None) is None:
-                    error.where = f"COPY {self.relation}, line {self.line}"
-                return out, error
-            finally:
-                self.line = after
-            return out, None
-
-        return FieldBlock(text, len(lines), self.delimiter, self.null, rows)
+        return self._field_block(lines, clean, True)
 
     def _split(self, line: bytes) -> list[bytes] | None:
         fields = line.split(self.delimiter)
@@ -585,6 +589,11 @@ class CsvReader(_LineReader):
                 lines, used, counts = _join_quoted(lines, used, quote)
             return lines, used, counts
         return self._scan(buffer, final)
+
+    def _block(self, buffer: bytes, lines: list[bytes], clean: bool) -> FieldBlock | None:
+        if self.width == 0 or self.forced or self.quote in buffer:
+            return None  # quoted fields, FORCE_NULL and FORCE_NOT_NULL are the row path's
+        return self._field_block(lines, clean, False)
 
     def _scan(self, buffer: bytes, final: bool) -> tuple[list[bytes], int, list[int]]:
         """CopyReadLineText in CSV mode: line ends outside quotes, ``\\.`` alone at a line start."""

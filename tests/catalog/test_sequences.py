@@ -91,3 +91,29 @@ def test_values_are_never_handed_out_twice_across_restarts(tmp_path):
         assert allocator.nextval(seq) == 1000
     with Store.open(tmp_path / "s") as store:
         assert SequenceAllocator(store).nextval(seq) > 1000
+
+
+def test_take_hands_out_a_run_in_one_write_and_never_twice(tmp_path):
+    """A COPY's block of row ids: consecutive, after every value handed out, logged once, never reused after a restart."""
+    seq = Sequence(17300, 2200, "rowids")
+    seen: list[int] = []
+    with Store.open(tmp_path / "s") as store:
+        allocator = SequenceAllocator(store)
+        seen += [allocator.nextval(seq) for _ in range(3)]
+        before = store.tx_id
+        first = allocator.take(seq, 10_000)
+        assert store.tx_id == before + 1
+        seen += range(first, first + 10_000)
+        seen.append(allocator.nextval(seq))
+    with Store.open(tmp_path / "s") as store:
+        allocator = SequenceAllocator(store)
+        first = allocator.take(seq, 5)
+        seen += range(first, first + 5)
+        seen.append(allocator.nextval(seq))
+    assert seen[:3] == [1, 2, 3] and seen[3:10_004] == list(range(4, 10_005))
+    assert len(seen) == len(set(seen)) and seen == sorted(seen)
+    with Store.open(tmp_path / "s") as store:  # what take cannot do, it declines
+        allocator = SequenceAllocator(store)
+        assert allocator.take(Sequence(17301, 2200, "down", increment=-1, start=-1, min_value=-10, max_value=-1), 2) is None
+        assert allocator.take(Sequence(17302, 2200, "short", max_value=5), 6) is None
+        assert allocator.take(Sequence(17303, 2200, "cycles", max_value=50, cycle=True), 2) is None

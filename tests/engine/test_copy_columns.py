@@ -19,7 +19,7 @@ from engine.errors import SqlError
 from engine.session import Session
 
 DDL = ("CREATE TABLE cc (id int8 PRIMARY KEY, small int2, mid int4 NOT NULL, amount numeric(12,2), whole numeric(5,0), "
-       "free numeric, note text, code varchar(6), made timestamptz, local timestamp, day date)")
+       "free numeric, note text, code varchar(6), tag char(4), made timestamptz, local timestamp, day date)")
 
 
 @pytest.fixture
@@ -59,6 +59,8 @@ def _field(rng: random.Random, base: str, odd: bool = False) -> str:
         return _digits(rng, 30) + (f".{_digits(rng, 10)}" if rng.random() < 0.7 else "")
     if base == "text":
         return "".join(rng.choice("ab é€😀 \x7f") for _ in range(rng.randint(0, 40)))
+    if base == "char(4)":
+        return rng.choice(["abcde", "é", "abcd  ", "ab\x7f"]) if odd else "y" * rng.randint(0, 4)
     if base == "varchar(6)":
         return rng.choice(["abcdefg", "é", "abc   ", "abcdef"]) if odd else "x" * rng.randint(0, 6)
     if base in ("timestamptz", "timestamp"):
@@ -76,7 +78,7 @@ def _field(rng: random.Random, base: str, odd: bool = False) -> str:
     raise AssertionError(base)
 
 
-BASES = ["int8", "int2", "int4", "numeric(12,2)", "numeric(5,0)", "numeric", "text", "varchar(6)", "timestamptz", "timestamp", "date"]
+BASES = ["int8", "int2", "int4", "numeric(12,2)", "numeric(5,0)", "numeric", "text", "varchar(6)", "char(4)", "timestamptz", "timestamp", "date"]
 
 
 NULL = "\\N"
@@ -142,16 +144,19 @@ def test_tables_it_cannot_fill_have_no_plan(tmp_path):
     db = open_database(tmp_path / "db")
     try:
         session = Session(db)
-        for ddl in ("CREATE TABLE t1 (id text PRIMARY KEY, n int)", "CREATE TABLE t2 (id int, n int)",
+        for ddl in ("CREATE TABLE t1 (id text PRIMARY KEY, n int)", "CREATE TABLE t2 (id int, f float8)",
                     "CREATE TABLE t3 (a int, b int, PRIMARY KEY (a, b))", "CREATE TABLE t4 (id int PRIMARY KEY, f float8)",
                     "CREATE TABLE t5 (id int PRIMARY KEY, n int, gone int)"):
             session.execute(ddl)
         session.execute("ALTER TABLE t5 DROP COLUMN gone")
         session.execute("CREATE TABLE t6 (id int PRIMARY KEY, n int)")
+        session.execute("CREATE TABLE t7 (n int, c char(3))")
         session.execute("BEGIN")
         for name in ("t1", "t2", "t3", "t4", "t5"):
             info = session.table_info(session.resolve_relation(name, None))
             assert copy_columns.plan(info, range(info.width), True) is None, name
+        no_key = session.table_info(session.resolve_relation("t7", None))  # rows keyed by row ids
+        assert copy_columns.plan(no_key, range(no_key.width), True).key_column is None
         info = session.table_info(session.resolve_relation("t6", None))
         assert copy_columns.plan(info, range(info.width), True) is not None
         assert copy_columns.plan(info, [0], True) is None  # not every column copied
@@ -161,10 +166,12 @@ def test_tables_it_cannot_fill_have_no_plan(tmp_path):
 
 
 def test_split_takes_backslashes_only_in_null_fields():
-    """A backslash must begin a field that is the NULL string as a whole: elsewhere it is an escape, the row path's."""
-    assert copy_columns.split(b"1\t\\N\n2\tb", b"\t", b"\\N", 2) == [[b"1", b"2"], [b"\\N", b"b"]]
-    assert copy_columns.split(b"1\ta\\Nb\n2\t\\N", b"\t", b"\\N", 2) is None  # a\Nb is aNb to PostgreSQL
-    assert copy_columns.split(b"1\t\\N\n2\t\\t", b"\t", b"\\N", 2) is None
-    assert copy_columns.split(b"1\t\\N", b"\t", b"", 2) is None  # NULL is '' here: \N is an escape
-    assert copy_columns.split(b"1\t\n2\tb", b"\t", b"", 2) == [[b"1", b"2"], [b"", b"b"]]
-    assert copy_columns.split(b"1\tx\n2", b"\t", b"\\N", 2) is None  # a line short of a field
+    """In the text format a backslash must begin a field that is the NULL string as a whole: elsewhere it is an
+    escape, the row path's. In CSV backslashes are data."""
+    assert copy_columns.split(b"1\t\\N\n2\tb", b"\t", b"\\N", True, 2) == [[b"1", b"2"], [b"\\N", b"b"]]
+    assert copy_columns.split(b"1\ta\\Nb\n2\t\\N", b"\t", b"\\N", True, 2) is None  # a\Nb is aNb to PostgreSQL
+    assert copy_columns.split(b"1\t\\N\n2\t\\t", b"\t", b"\\N", True, 2) is None
+    assert copy_columns.split(b"1\t\\N", b"\t", b"", True, 2) is None  # NULL is '' here: \N is an escape
+    assert copy_columns.split(b"1\t\n2\tb", b"\t", b"", True, 2) == [[b"1", b"2"], [b"", b"b"]]
+    assert copy_columns.split(b"1\tx\n2", b"\t", b"\\N", True, 2) is None  # a line short of a field
+    assert copy_columns.split(b"1,a\\Nb\n2,", b",", b"", False, 2) == [[b"1", b"2"], [b"a\\Nb", b""]]  # CSV: data
