@@ -19,11 +19,11 @@ import os
 import pickle
 import struct
 import subprocess
-import sys
 import threading
 from typing import BinaryIO
 
 from engine.copy_columns import Plan
+from immusql import subprocesses
 from immusql.store.record import EntryRun
 
 log = logging.getLogger("immusql.server")
@@ -41,10 +41,8 @@ class Worker:
     """The client side of one worker process: requests written, answers read back in the same order."""
 
     def __init__(self) -> None:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-        self.proc = subprocess.Popen([sys.executable, "-c", "from engine.copy_worker import main; main()"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
+        self.proc = subprocesses.python("from engine.copy_worker import main; main()", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        bufsize=0)
         self.waiting = 0  # requests sent whose answers are not read yet
         self.broken = False
 

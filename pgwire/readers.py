@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import subprocess
-import sys
 from typing import Any
 
+from immusql import subprocesses
 from pgwire.reader import receive, send
 
 log = logging.getLogger("immusql.server")
@@ -33,10 +32,8 @@ class _Process:
     def __init__(self, readers: Readers) -> None:
         self.readers = readers
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-        self.proc = subprocess.Popen([sys.executable, "-c", "import sys; from pgwire.reader import main; main(int(sys.argv[1]))",
-                                      str(theirs.fileno())], pass_fds=[theirs.fileno()], env=env)
+        self.proc = subprocesses.python("import sys; from pgwire.reader import main; main(int(sys.argv[1]))", str(theirs.fileno()),
+                                        pass_fds=[theirs.fileno()])
         theirs.close()
         self.control.setblocking(False)
         self.ready = False

@@ -15,9 +15,10 @@ import os
 import select
 import struct
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
+
+from immusql import subprocesses
 
 _U64 = struct.Struct(">Q")
 BATCH_BYTES = 8 << 20  # records applied per LMDB transaction, at most (unless a single record is larger)
@@ -97,7 +98,7 @@ class IndexProcess:
     """The store's handle on its index process: start it, tell it about commits, hear its watermark."""
 
     def __init__(self, store_dir: str, inline_limit: int, on_watermark: Callable[[int], None], on_exit: Callable[[int], None]) -> None:
-        self._args = [sys.executable, "-c", "import sys; from immusql.store.indexer import run; run(sys.argv[1], int(sys.argv[2]))", store_dir, str(inline_limit)]
+        self._args = ["import sys; from immusql.store.indexer import run; run(sys.argv[1], int(sys.argv[2]))", store_dir, str(inline_limit)]
         self._on_watermark = on_watermark
         self._on_exit = on_exit
         self._send_lock = threading.Lock()
@@ -105,9 +106,7 @@ class IndexProcess:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-        self._proc = subprocess.Popen(self._args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
+        self._proc = subprocesses.python(*self._args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         self._thread = threading.Thread(target=self._listen, args=(self._proc,), name="immusql-index-listener", daemon=True)
         self._thread.start()
 
