@@ -43,27 +43,25 @@ class Recent:
         self._retained: OrderedDict[bytes, None] = OrderedDict()  # keys with an applied version here, last written last
         self._lock = threading.Lock()
 
-    def add(self, tx_id: int, ops: Sequence[tuple[bytes, bytes | None]]) -> None:
-        """Keep the writes of acknowledged transaction ``tx_id`` (called in commit order, before it is visible)."""
-        if len(ops) > self.largest:
-            self.skip(tx_id)
+    def add(self, tx_id: int, keys: Sequence[bytes], values: Sequence[bytes | None]) -> None:
+        """Keep the writes of acknowledged transaction ``tx_id`` (called in commit order, before it is visible).
+
+        A bulk load is not kept: forgetting most of it once applied would cost more than the reads it could answer.
+        """
+        if len(keys) > self.largest:
+            with self._lock:
+                self._forget(tx_id)
             return
-        size = sum(len(key) + (len(value) if value is not None else 0) for key, value in ops)
+        size = sum(map(len, keys)) + sum(map(len, filter(None, values)))
         with self._lock:
             if self._bytes + size > self.budget:
                 self._forget(tx_id)
                 return
             versions = self._versions
-            for key, value in ops:
+            for key, value in zip(keys, values):
                 versions[key] = versions.get(key, ()) + ((tx_id, value),)
-            self._log.append((tx_id, [key for key, _ in ops], size))
+            self._log.append((tx_id, keys, size))
             self._bytes += size
-
-    def skip(self, tx_id: int) -> None:
-        """Acknowledged transaction ``tx_id`` is not kept: a bulk load, not worth keeping (forgetting most of it once
-        applied would cost more than the reads it could answer); its caller need not pair its keys with values."""
-        with self._lock:
-            self._forget(tx_id)
 
     def _forget(self, tx_id: int) -> None:
         # What is kept goes too (a later version of a key would be missing from it): readers wait for the index to

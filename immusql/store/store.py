@@ -480,10 +480,7 @@ class Store:
             raise StoreError(f"log write failed, the store no longer accepts writes: {exc}") from exc
         self._last_time_us = commit_time
         for pending in done:
-            if pending.count > self._recent.largest:
-                self._recent.skip(pending.tx_id)
-            else:
-                self._recent.add(pending.tx_id, list(zip(pending.keys, pending.values)))
+            self._recent.add(pending.tx_id, pending.keys, pending.values)
         with self._index_cond:
             self._lag.append((tx_id, size))
             self._lag_bytes += size

@@ -41,11 +41,11 @@ def test_reads_before_the_index_applies_match_reads_after(store):
 
 def test_over_budget_the_floor_moves_and_readers_wait_for_the_index():
     recent = Recent(floor=0, budget=10, retain=0)
-    recent.add(1, [(b"k", b"12345")])
+    recent.add(1, [b"k"], [b"12345"])
     assert recent.find(b"k", 1) == ((1, b"12345"), 0, 1)
-    recent.add(2, [(b"k", b"123456789")])  # over budget: not kept, everything up to tx 2 is the index's
+    recent.add(2, [b"k"], [b"123456789"])  # over budget: not kept, everything up to tx 2 is the index's
     assert recent.floor == 2 and recent.find(b"k", 5) is None
-    recent.add(3, [(b"k", b"x")])
+    recent.add(3, [b"k"], [b"x"])
     assert recent.find(b"k", 3) == ((3, b"x"), 0, 3) and recent.find(b"k", 2) is None
     recent.applied(3)
     assert recent.find(b"k", 3) is None
@@ -53,15 +53,15 @@ def test_over_budget_the_floor_moves_and_readers_wait_for_the_index():
 
 def test_the_newest_applied_version_of_lately_written_small_keys_stays():
     recent = Recent(floor=0, retain=2)
-    recent.add(1, [(b"a", b"1"), (b"big", b"x" * 2000)])
-    recent.add(2, [(b"a", b"2"), (b"b", None)])
-    recent.add(3, [(b"c", b"1")])
+    recent.add(1, [b"a", b"big"], [b"1", b"x" * 2000])
+    recent.add(2, [b"a", b"b"], [b"2", None])
+    recent.add(3, [b"c"], [b"1"])
     recent.applied(2)
     assert recent.find(b"a", 5) == ((2, b"2"), 0, 2)  # the newest applied one; older ones are the index's
     assert recent.find(b"a", 1) is None
     assert recent.find(b"b", 2) == ((2, None), 0, 2)  # a deletion is a version like any other
     assert recent.find(b"big", 2) is None  # too big to stay
-    recent.add(4, [(b"a", b"3")])
+    recent.add(4, [b"a"], [b"3"])
     assert recent.find(b"a", 3) == ((2, b"2"), 0, 2) and recent.find(b"a", 4) == ((4, b"3"), 1, 2)
     recent.applied(4)  # a, b, c written in order b(2), c(3), a(4): over retain=2, b goes
     assert recent.find(b"b", 4) is None
@@ -92,10 +92,10 @@ def test_reads_of_kept_versions_match_the_index(open_store):
 
 def test_a_transaction_of_more_keys_than_the_largest_kept_is_not_kept():
     recent = Recent(floor=0, largest=3)
-    recent.add(1, [(b"a", b"1")])
-    recent.add(2, [(b"a", b"2"), (b"b", b"1"), (b"c", b"1"), (b"d", b"1")])  # a bulk load: readers wait for the index
+    recent.add(1, [b"a"], [b"1"])
+    recent.add(2, [b"a", b"b", b"c", b"d"], [b"2", b"1", b"1", b"1"])  # a bulk load: readers wait for the index
     assert recent.floor == 2 and recent.find(b"a", 2) is None and recent.find(b"a", 1) is None
-    recent.add(3, [(b"a", b"3"), (b"b", b"2"), (b"c", b"2")])
+    recent.add(3, [b"a", b"b", b"c"], [b"3", b"2", b"2"])
     assert recent.find(b"a", 3) == ((3, b"3"), 0, 3)
 
 
