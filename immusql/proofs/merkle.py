@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from hashlib import sha256
 from itertools import repeat
 
-from immusql.proofs.hashing import EMPTY_HASH
+from immusql.proofs.hashing import EMPTY_HASH, node_hash
 
 _digest = type(sha256()).digest
 
@@ -65,14 +65,14 @@ def root_of_ranges(ranges: Iterable[Sequence[tuple[int, bytes]]]) -> bytes:
     for nodes in ranges:
         for level, node in nodes:
             while stack and stack[-1][0] == level:
-                node = sha256(b"\x01" + stack.pop()[1] + node).digest()
+                node = node_hash(stack.pop()[1], node)
                 level += 1
             stack.append((level, node))
     if not stack:
         return EMPTY_HASH
     node = stack[-1][1]
     for _, left in reversed(stack[:-1]):  # RFC 9162: the largest power-of-two subtree on the left, the rest on the right
-        node = sha256(b"\x01" + left + node).digest()
+        node = node_hash(left, node)
     return node
 
 

@@ -63,21 +63,22 @@ def encode_runs(keys: Sequence[bytes], values: Sequence[bytes | None], runs: Seq
     blobs: list[bytes] = []
     ranges: list[list[tuple[int, bytes]]] = []
     done = 0
+
+    def encode_to(end: int) -> None:  # the entries from ``done`` to ``end`` that no run holds
+        if done < end:
+            blob, leaves = _encode(keys[done:end], values[done:end])
+            blobs.append(blob)
+            ranges.append(merkle.compact_range(leaves, done))
+
     for run in runs:
         start, end = run.start, run.start + len(run.keys)
         if start < done or end > len(keys) or keys[start:end] != run.keys or not all(map(is_, run.values, values[start:end])):
             continue
-        if done < start:
-            blob, leaves = _encode(keys[done:start], values[done:start])
-            blobs.append(blob)
-            ranges.append(merkle.compact_range(leaves, done))
+        encode_to(start)
         blobs.append(run.blob)
         ranges.append(run.nodes)
         done = end
-    if done < len(keys):
-        blob, leaves = _encode(keys[done:], values[done:])
-        blobs.append(blob)
-        ranges.append(merkle.compact_range(leaves, done))
+    encode_to(len(keys))
     return b"".join(blobs), merkle.root_of_ranges(ranges)
 
 
