@@ -821,15 +821,13 @@ class _Inserter:
         self.gathered_lines += block.lines
         if self.gathered_lines < copy_worker.MIN_LINES:
             return 0
-        block = FieldBlock.join(self.gathered)
-        self.gathered, self.gathered_lines = [], 0
-        writes = self.writer.env.tx.writes
+        block = self._take_gathered()
         if not self.workers and not self.pending:
             self.workers = copy_worker.lease()
         if not self.workers:
-            return self._write(block, self._encode(block, len(writes)))
+            return self._write(block, self._encode(block))
         ready = self._receive() if len(self.pending) == len(self.workers) else None
-        start = len(writes) + sum(pending.lines for pending, _ in self.pending) + (ready[0].lines if ready else 0)
+        start = len(self.writer.env.tx.writes) + sum(pending.lines for pending, _ in self.pending) + (ready[0].lines if ready else 0)
         worker = self.workers[self.turn % len(self.workers)]  # the one ``ready`` came from: it waits for work
         self.turn += 1
         try:
@@ -837,7 +835,7 @@ class _Inserter:
         except copy_worker.WorkerGone:
             count = self._write(*ready) if ready else 0
             count += self.settle()
-            return count + self._write(block, self._encode(block, len(writes)))
+            return count + self._write(block, self._encode(block))
         self.pending.append((block, worker))
         return self._write(*ready) if ready else 0
 
@@ -847,10 +845,14 @@ class _Inserter:
         while self.pending:
             count += self._write(*self._receive())
         if self.gathered:
-            block = FieldBlock.join(self.gathered)
-            self.gathered, self.gathered_lines = [], 0
-            count += self._write(block, self._encode(block, len(self.writer.env.tx.writes)))
+            block = self._take_gathered()
+            count += self._write(block, self._encode(block))
         return count
+
+    def _take_gathered(self) -> FieldBlock:
+        block = FieldBlock.join(self.gathered)
+        self.gathered, self.gathered_lines = [], 0
+        return block
 
     def close(self) -> None:
         """The COPY is over (done or failed): blocks not written are dropped, the workers go back."""
@@ -866,10 +868,12 @@ class _Inserter:
         try:
             return block, worker.result()
         except copy_worker.WorkerGone:
-            return block, self._encode(block, len(self.writer.env.tx.writes))
+            return block, self._encode(block)
 
-    def _encode(self, block: FieldBlock, start: int) -> EntryRun | None:
-        return self.columns.encode_run(block.text, block.delimiter, block.null, block.escapes, self._take_rowids(block), start)
+    def _encode(self, block: FieldBlock) -> EntryRun | None:
+        """The block encoded here, to be written next: its entries follow the transaction's writes so far."""
+        return self.columns.encode_run(block.text, block.delimiter, block.null, block.escapes, self._take_rowids(block),
+                                       len(self.writer.env.tx.writes))
 
     def _take_rowids(self, block: FieldBlock) -> int | None:
         """For a table without a primary key, the block's row ids, taken at once and in line order (its rows keep

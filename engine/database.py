@@ -78,7 +78,6 @@ class Database:
             tx.session.last_value = value
         return value
 
-
     def take_values(self, tx: Any, oid: int, count: int) -> int | None:
         """``count`` consecutive values of sequence ``oid`` at once (a COPY's block of row ids): the first, or None
         if they cannot be taken so (take them one by one)."""

@@ -167,14 +167,14 @@ class Protocol:
             if self.closed:
                 break
             if self.copy is not None and kind in b"dcf":
-                if kind == b"d" and index >= after:
+                if kind == b"d":
+                    if index < after:
+                        continue
                     after = index + 1  # the data is a stream: a run of frames (psql, pgbench: one a line) is read as one
                     while after < len(frames) and frames[after][0] == b"d":
                         after += 1
                     if after > index + 1:
                         payload = b"".join([data for _, data in frames[index:after]])
-                elif kind == b"d":
-                    continue
                 self._copy_message(kind, payload)
                 continue
             if self.skipping and kind != b"S":
