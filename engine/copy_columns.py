@@ -36,7 +36,7 @@ _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _EPOCH_DAY = date(2000, 1, 1).toordinal()
 _ONE_USEC = timedelta(microseconds=1)
-_INT_DIGITS = {"int2": 4, "int4": 9, "int8": 18}  # at most this many digits are in range whatever they are
+INT_DIGITS = {"int2": 4, "int4": 9, "int8": 18}  # at most this many digits are in range whatever they are
 
 
 def _ext_head(length: int) -> bytes:
@@ -143,8 +143,8 @@ def _date(column: Column) -> tuple[None, list[bytes]] | None:
 
 def _reader(base: str, typmod: int) -> Callable[[Column], tuple[list[int] | None, list[bytes]] | None] | None:
     """The column reader of a type this module reads, else None."""
-    if base in _INT_DIGITS:
-        return _ints(_INT_DIGITS[base])
+    if base in INT_DIGITS:
+        return _ints(INT_DIGITS[base])
     if base == "numeric":
         return _numeric(typmod)
     if base in ("text", "varchar", "bpchar"):
@@ -230,7 +230,7 @@ def plan(info: TableInfo, copied: Sequence[int], plain: bool) -> Plan | None:
     key, WHERE or other index to maintain), else None."""
     if not plain or list(copied) != list(range(info.width)) or len(info.pk_positions) > 1:
         return None
-    if any(c.dropped for c in info.table.columns) or info.pk_positions and info.types[info.pk_positions[0]].base not in _INT_DIGITS:
+    if any(c.dropped for c in info.table.columns) or info.pk_positions and info.types[info.pk_positions[0]].base not in INT_DIGITS:
         return None
     types = [(t.base, t.typmod) for t in info.types]
     if any(_reader(base, typmod) is None for base, typmod in types):

@@ -25,6 +25,7 @@ from typing import Any
 
 from engine.casts import zoned
 from engine.copy import CopyOptions, FieldBlock
+from engine.copy_columns import INT_DIGITS
 from engine.errors import SqlError
 from engine.types import SqlType
 from pgwire import codecs
@@ -388,8 +389,8 @@ def _field_decoder(t: SqlType, zone: str) -> Callable[[bytes], Any]:
     def decode(data: bytes) -> Any:
         return parse(data.decode(), typmod)
 
-    if t.base in _INT_DIGITS:
-        digits = _INT_DIGITS[t.base]
+    if t.base in INT_DIGITS:
+        digits = INT_DIGITS[t.base]
 
         def decode_int(data: bytes) -> int:
             if data.isdigit() and len(data) <= digits:  # in range whatever the digits
@@ -401,7 +402,6 @@ def _field_decoder(t: SqlType, zone: str) -> Callable[[bytes], Any]:
 
 
 _decode_utf8: Callable[[bytes], str] = bytes.decode
-_INT_DIGITS = {"int2": 4, "int4": 9, "int8": 18}
 _call = operator.call
 
 

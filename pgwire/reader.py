@@ -29,8 +29,8 @@ from typing import Any
 from engine.database import Database
 from engine.errors import SqlError
 from engine.session import Session
-from pgwire import messages as m
 from immusql.errors import FollowerError
+from pgwire import messages as m
 from pgwire.messages import Reader
 from pgwire.protocol import Protocol
 
