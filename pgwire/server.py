@@ -364,8 +364,7 @@ class _Connection(asyncio.Protocol):
                     continue
             self.busy = True
             self.transport.pause_reading()
-            future = self.loop.run_in_executor(self.server.pool, protocol.process, frames)
-            future.add_done_callback(self._batch_done)
+            self.server.pool.submit(self._run_batch, protocol, frames)
 
     # -- lent to a reader process (pgwire.readers) -----------------------------------------------
 
@@ -452,10 +451,20 @@ class _Connection(asyncio.Protocol):
         else:
             self.protocol.session.cancel()
 
-    def _batch_done(self, future: asyncio.Future) -> None:
+    def _run_batch(self, protocol: Protocol, frames: Sequence[tuple[bytes, bytes]]) -> None:
+        """On a worker thread: answer the batch, then hand the answer to the loop in one callback (not through a
+        future, whose result reaches its callbacks only at the loop's next turn after that)."""
+        try:
+            out, failure = protocol.process(frames), None
+        except BaseException as exc:  # noqa: BLE001 - handled on the loop, in _batch_done
+            out, failure = b"", exc
+        self.loop.call_soon_threadsafe(self._batch_done, out, failure)
+
+    def _batch_done(self, out: bytes, failure: BaseException | None) -> None:
         self.busy = False
         try:
-            out = future.result()
+            if failure is not None:
+                raise failure
         except ProtocolViolation as error:
             self.fatal(error.sqlstate, error.message)
             return
