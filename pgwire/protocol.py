@@ -52,6 +52,7 @@ class Protocol:
         self.point_streak = 0  # point reads answered in a row (prepared or simple): a connection the server may lend to a reader
         self.point_failure: Exception | None = None  # why point_read last returned None, if something raised
         self.local_shapes: set[tuple] = set()  # simple Queries' shapes a reader cannot answer: they do not count in the streak
+        self._last_bind: tuple[bytes | None, Any] = (None, None)  # see _parse_bind
         self.in_reader = False  # in a reader process (pgwire.reader): what is not an SQL error is the server's to answer
 
     # -- dispatch ------------------------------------------------------------------------------
@@ -132,7 +133,7 @@ class Protocol:
         for kind, payload in frames:
             if kind == b"B":
                 try:
-                    portal, name = m.parse_bind(payload)[:2]
+                    portal, name = self._parse_bind(payload)[:2]
                 except (SqlError, ProtocolViolation):
                     return False  # the handlers report it
                 statement = statements.get(name)
@@ -215,7 +216,7 @@ class Protocol:
                 or frames[-1][0] != b"S" or self.session.tx is not None or self.in_sync_block or self.copy is not None:
             return None
         try:
-            portal_name, statement_name, param_formats, raw, result_formats = m.parse_bind(frames[0][1])
+            portal_name, statement_name, param_formats, raw, result_formats = self._parse_bind(frames[0][1])
             execute_portal, max_rows = m.parse_execute(frames[-2][1])
             if portal_name or execute_portal:
                 return None
@@ -381,8 +382,18 @@ class Protocol:
         self.statements[name] = statement
         self._write(m.PARSE_COMPLETE)
 
+    def _parse_bind(self, payload: bytes) -> tuple[str, str, tuple[int, ...], list[bytes | None], tuple[int, ...]]:
+        """``messages.parse_bind``, once per message: ``point_read``, ``_quick`` and ``_bind`` may each read the same Bind
+        (the payload is kept with its fields, so its identity cannot pass to another message)."""
+        last = self._last_bind
+        if last[0] is payload:
+            return last[1]
+        fields = m.parse_bind(payload)
+        self._last_bind = (payload, fields)
+        return fields
+
     def _bind(self, payload: bytes) -> None:
-        portal_name, statement_name, param_formats, raw, result_formats = m.parse_bind(payload)
+        portal_name, statement_name, param_formats, raw, result_formats = self._parse_bind(payload)
         statement = self.statements.get(statement_name)
         if statement is None:
             raise SqlError(f'prepared statement "{statement_name}" does not exist', sqlstate="26000")
