@@ -831,7 +831,7 @@ class _Inserter:
         worker = self.workers[self.turn % len(self.workers)]  # the one ``ready`` came from: it waits for work
         self.turn += 1
         try:
-            worker.submit(self.columns, block.text, block.delimiter, block.null, block.escapes, self._take_rowids(block), start)
+            worker.submit(self.columns, self._lines(block), start)
         except copy_worker.WorkerGone:
             count = self._write(*ready) if ready else 0
             count += self.settle()
@@ -872,16 +872,15 @@ class _Inserter:
 
     def _encode(self, block: FieldBlock) -> EntryRun | None:
         """The block encoded here, to be written next: its entries follow the transaction's writes so far."""
-        return self.columns.encode_run(block.text, block.delimiter, block.null, block.escapes, self._take_rowids(block),
-                                       len(self.writer.env.tx.writes))
+        return self.columns.encode_run(self._lines(block), len(self.writer.env.tx.writes))
 
-    def _take_rowids(self, block: FieldBlock) -> int | None:
-        """For a table without a primary key, the block's row ids, taken at once and in line order (its rows keep
-        them even if they go by rows): the first. None otherwise, or if they cannot be (the rows take theirs)."""
+    def _lines(self, block: FieldBlock) -> copy_columns.Lines:
+        """The block as the column path reads it. A table without a primary key takes the block's row ids here, at
+        once and in line order; its rows keep them even if they go by rows."""
         if self.columns.key_column is None and block.first_rowid is None:
             tx = self.writer.env.tx
             block.first_rowid = tx.db.take_values(tx, self.info.table.rowid_sequence, block.lines)
-        return block.first_rowid
+        return copy_columns.Lines(block.text, block.delimiter, block.null, block.escapes, block.first_rowid)
 
     def _write(self, block: FieldBlock, run: EntryRun | None) -> int:
         if run is not None and self.writer.env.tx.put_new(run.keys, run.values, run):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from itertools import repeat
 from typing import TYPE_CHECKING
@@ -169,6 +170,19 @@ def split(text: bytes, delimiter: bytes, null: bytes, escapes: bool, width: int)
     return [fields[i::width] for i in range(width)]
 
 
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """A block of COPY lines as the column path reads them: joined by newlines, fields cut at ``delimiter``, those
+    equal to ``null`` NULL, backslashes ``escapes`` or data (CSV), and for a table without a primary key the first
+    of the row ids its rows take."""
+
+    text: bytes
+    delimiter: bytes
+    null: bytes
+    escapes: bool
+    first_rowid: int | None = None
+
+
 class Plan:
     """How one table's blocks are encoded: a reader per column, and where its integer primary key is (None: the
     table has none, and its rows' keys are row ids the COPY takes from the table's row-id sequence).
@@ -217,11 +231,10 @@ class Plan:
             keys_from = range(first_rowid, first_rowid + len(columns[0]))
         return int_keys(self.prefix, keys_from), list(map(b"".join, zip(repeat(self.row_head), *encoded)))
 
-    def encode_run(self, text: bytes, delimiter: bytes, null: bytes, escapes: bool, first_rowid: int | None,
-                   start: int) -> EntryRun | None:
-        """A block of lines (joined by newlines) as the entries ``start``.. of its transaction; None: read it by rows."""
-        columns = split(text, delimiter, null, escapes, len(self.types))
-        encoded = self.encode(columns, null, first_rowid) if columns is not None else None
+    def encode_run(self, lines: Lines, start: int) -> EntryRun | None:
+        """A block of lines as the entries ``start``.. of its transaction; None: read it by rows."""
+        columns = split(lines.text, lines.delimiter, lines.null, lines.escapes, len(self.types))
+        encoded = self.encode(columns, lines.null, lines.first_rowid) if columns is not None else None
         return encode_run(*encoded, start) if encoded is not None else None
 
 

@@ -22,7 +22,7 @@ import subprocess
 import threading
 from typing import BinaryIO
 
-from engine.copy_columns import Plan
+from engine.copy_columns import Lines, Plan
 from immusql import subprocesses
 from immusql.store.record import EntryRun
 
@@ -46,11 +46,11 @@ class Worker:
         self.waiting = 0  # requests sent whose answers are not read yet
         self.broken = False
 
-    def submit(self, plan: Plan, text: bytes, delimiter: bytes, null: bytes, escapes: bool, first_rowid: int | None,
-               start: int) -> None:
-        """Send a block; its answer is the next ``result()`` after those of the blocks sent before."""
+    def submit(self, plan: Plan, lines: Lines, start: int) -> None:
+        """Send a block (``plan.encode_run``'s arguments); its answer is the next ``result()`` after those of the blocks
+        sent before."""
         try:
-            _send(self.proc.stdin, (plan, text, delimiter, null, escapes, first_rowid, start))
+            _send(self.proc.stdin, (plan, lines, start))
         except OSError:
             self.broken = True
             raise WorkerGone() from None
@@ -165,9 +165,9 @@ def main() -> None:
     """Answer requests from stdin on stdout until stdin closes."""
     stdin, stdout = open(0, "rb", buffering=0), open(1, "wb", buffering=0)
     while (request := _receive(stdin)) is not None:
-        plan, *block = request
+        plan, lines, start = request
         try:
-            answer: object = (plan.encode_run(*block),)
+            answer: object = (plan.encode_run(lines, start),)
         except Exception:  # noqa: BLE001 - a bug here must not lose the block: the server encodes it itself
             log.exception("COPY worker failed on a block")
             answer = "failed"

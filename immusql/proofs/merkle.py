@@ -11,15 +11,13 @@ from collections.abc import Iterable, Sequence
 from hashlib import sha256
 from itertools import repeat
 
-from immusql.proofs.hashing import EMPTY_HASH, node_hash
-
-_digest = type(sha256()).digest
+from immusql.proofs.hashing import EMPTY_HASH, node_hash, sha256_each
 
 
 def _up(level: Sequence[bytes]) -> list[bytes]:
     """The next level up: pairs hashed, an odd last node promoted unchanged (C-level maps: large trees are a bulk
     load's)."""
-    up = list(map(_digest, map(sha256, map(b"".join, zip(repeat(b"\x01"), level[0::2], level[1::2])))))
+    up = list(sha256_each(map(b"".join, zip(repeat(b"\x01"), level[0::2], level[1::2]))))
     if len(level) & 1:
         up.append(level[-1])
     return up

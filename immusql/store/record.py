@@ -13,12 +13,11 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
-from hashlib import sha256
 from itertools import chain, repeat
 from operator import is_
 
 from immusql.proofs import merkle
-from immusql.proofs.hashing import DELETED, TxHeader, entry_leaf, leaf_hash, value_hash
+from immusql.proofs.hashing import DELETED, TxHeader, entry_leaf, leaf_hash, sha256_each, value_hash
 
 _KEY_LEN = struct.Struct(">H")
 _FLAGS_LEN = struct.Struct(">BI")
@@ -26,8 +25,6 @@ _pack_key_len = _KEY_LEN.pack
 _pack_value_len = struct.Struct(">I").pack
 _LIVE = b"\x00"
 _TOMBSTONE = bytes([DELETED])
-
-_digest = type(sha256()).digest
 
 
 def encode_entries(keys: Sequence[bytes], values: Sequence[bytes | None]) -> tuple[bytes, bytes]:
@@ -94,8 +91,7 @@ def _encode(keys: Sequence[bytes], values: Sequence[bytes | None]) -> tuple[byte
     else:
         flags = repeat(_LIVE)
     heads = list(map(b"".join, zip(map(_pack_key_len, map(len, keys)), keys, flags)))
-    value_hashes = map(_digest, map(sha256, values))
-    leaves = list(map(_digest, map(sha256, map(b"".join, zip(repeat(b"\x00"), heads, value_hashes)))))
+    leaves = list(sha256_each(map(b"".join, zip(repeat(b"\x00"), heads, sha256_each(values)))))
     blob = b"".join(chain.from_iterable(zip(heads, map(_pack_value_len, map(len, values)), values)))
     return blob, leaves
 

@@ -9,7 +9,7 @@ import pytest
 
 from engine import copy as engine_copy
 from engine import copy_worker
-from engine.copy_columns import Plan
+from engine.copy_columns import Lines, Plan
 from engine.database import open_database, release_database
 from engine.session import Session
 from immusql.store.verify import verify_store
@@ -39,11 +39,11 @@ def test_a_worker_answers_as_the_server_encodes():
     try:
         blocks = [(b"\n".join(_lines(1, 3000)), 0), (b"\n".join(_lines(3000, 3100)), 2999), (b"1\tx\t1.00\tn\t2026-01-01 00:00:00+00", 5)]
         for text, start in blocks:
-            worker.submit(PLAN, text, b"\t", b"\\N", True, None, start)
+            worker.submit(PLAN, Lines(text, b"\t", b"\\N", True), start)
         answers = [worker.result() for _ in blocks]
     finally:
         copy_worker.give_back(copy_worker._workers)
-    assert answers == [PLAN.encode_run(text, b"\t", b"\\N", True, None, start) for text, start in blocks]
+    assert answers == [PLAN.encode_run(Lines(text, b"\t", b"\\N", True), start) for text, start in blocks]
     assert answers[0] is not None and answers[2] is None  # "x" is no integer: that block is read by rows
 
 
