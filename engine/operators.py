@@ -210,6 +210,10 @@ def sort_key(value: Any, base: str | None = None) -> Any:
     return (0, value)
 
 
+def _compare_floats(compare: Callable[[Any, Any], bool], a: float, b: float) -> bool:
+    return compare(a, b) if a == a and b == b else compare(sort_key(a), sort_key(b))  # NaN: above every number
+
+
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": lambda a, b: a == b,
     "<>": lambda a, b: a != b,
@@ -276,9 +280,10 @@ def _numeric(op: str, left: str, right: str) -> tuple[str, Fn]:
         ops = _float_ops(common == "float4")
     if op in _COMPARE:
         compare = _COMPARE[op]
-        if common in FLOATS or common == "numeric":
-            cast = convert or _TO_FLOAT
-            return "bool", lambda a, b: compare(sort_key(cast(a)), sort_key(cast(b)))
+        if common == "numeric":  # ints and Decimals compare exactly as they are; only NaN needs sort_key's order
+            return "bool", lambda a, b: compare(a, b) if a == a and b == b else compare(sort_key(_TO_NUMERIC(a)), sort_key(_TO_NUMERIC(b)))
+        if common in FLOATS:
+            return "bool", lambda a, b: _compare_floats(compare, float(a), float(b))
         return "bool", compare
     fn = ops.get(op)
     if fn is None:
