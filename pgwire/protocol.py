@@ -65,6 +65,8 @@ class Protocol:
         out = self.point_read(frames)
         if out is None and self._quick(frames):
             out = self.process(frames, inline=True)
+        if out is not None:
+            self._last_bind = (None, None)  # answered: a large Bind is not kept past its batch
         return out
 
     def _quick_query(self, payload: bytes) -> bytes | None:
@@ -198,6 +200,7 @@ class Protocol:
                 raise
             except Exception as exc:  # noqa: BLE001 - a bug fails the statement, not the session or the server
                 self._extended_error(internal_error(exc))
+        self._last_bind = (None, None)
         out = bytes(self.out)
         self.out.clear()
         return out
@@ -384,7 +387,7 @@ class Protocol:
 
     def _parse_bind(self, payload: bytes) -> tuple[str, str, tuple[int, ...], list[bytes | None], tuple[int, ...]]:
         """``messages.parse_bind``, once per message: ``point_read``, ``_quick`` and ``_bind`` may each read the same Bind
-        (the payload is kept with its fields, so its identity cannot pass to another message)."""
+        (the payload is kept with its fields, so its identity cannot pass to another message, until the batch ends)."""
         last = self._last_bind
         if last[0] is payload:
             return last[1]
