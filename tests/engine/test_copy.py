@@ -69,14 +69,15 @@ def ours_out(session: Session, sql: str) -> tuple:
         return ("error", error.sqlstate, error.message)
 
 
-def pg_in(pg: psycopg.Connection, sql: str, data: bytes) -> tuple:
+def pg_in(pg: psycopg.Connection, sql: str, data: bytes, where: bool = False) -> tuple:
+    """COPY FROM STDIN on PostgreSQL, as ``ours_in``: the error's first CONTEXT line too with ``where``."""
     cursor = pg.cursor()
     try:
         with cursor.copy(sql) as copy:
             copy.write(data)
         return ("ok", cursor.pgresult.command_status.decode())
     except psycopg.Error as error:
-        return ("error", error.sqlstate, error.diag.message_primary)
+        return ("error", error.sqlstate, error.diag.message_primary) + ((error.diag.context.splitlines()[0],) if where else ())
 
 
 def pg_out(pg: psycopg.Connection, sql: str) -> tuple:
@@ -479,13 +480,7 @@ def test_large_copies_match_postgres(pg, session, data):
     both(pg, session, "CREATE TABLE bulkcopy (id bigint PRIMARY KEY, grp int, amount numeric(12,2), note text, created timestamptz)")
     both(pg, session, "INSERT INTO bulkcopy VALUES (-4, 0, 0, 'stored', '2026-01-01 00:00:00+00')")
     ours = ours_in(session, "COPY bulkcopy FROM STDIN", data, chunk=65_536, where=True)
-    cursor = pg.cursor()
-    try:
-        with cursor.copy("COPY bulkcopy FROM STDIN") as copy:
-            copy.write(data)
-        theirs: tuple = ("ok", cursor.pgresult.command_status.decode())
-    except psycopg.Error as error:
-        theirs = ("error", error.sqlstate, error.diag.message_primary, error.diag.context.splitlines()[0])
+    theirs = pg_in(pg, "COPY bulkcopy FROM STDIN", data, where=True)
     if theirs[1:2] == ("23505",):  # a duplicate key's CONTEXT line is not given (the row path's, as before)
         theirs = theirs[:3] + (None,)
     assert ours == theirs
