@@ -581,12 +581,16 @@ class Copy:
         """Insert a batch of rows (engine values in the copied columns' order), or one FieldBlock; an error ends the statement."""
         if self._tx is None:
             raise SqlError("COPY is not in progress", sqlstate="08P01")
+        inserter = self._inserter
+        if len(rows) == 1 and isinstance(rows[0], FieldBlock):
+            self._count(lambda: inserter.insert_block(rows[0]))
+        else:
+            self._count(lambda: inserter.settle() + inserter.insert(rows))
+
+    def _count(self, write: Callable[[], int]) -> None:
+        """Count the rows ``write`` inserts; an error ends the statement."""
         try:
-            if len(rows) == 1 and isinstance(rows[0], FieldBlock):
-                self.count += self._inserter.insert_block(rows[0])
-            else:
-                self.count += self._inserter.settle()
-                self.count += self._inserter.insert(rows)
+            self.count += write()
         except RetryStatement:  # a read-committed statement would run again; streamed rows cannot
             self._fail(SqlError("could not serialize access due to concurrent update", sqlstate="40001"))
         except BaseException as error:  # noqa: BLE001 - the session fails the statement and raises it again
@@ -597,12 +601,7 @@ class Copy:
         if self._tx is None:
             raise SqlError("COPY is not in progress", sqlstate="08P01")
         if self._inserter is not None:
-            try:
-                self.count += self._inserter.settle()
-            except RetryStatement:
-                self._fail(SqlError("could not serialize access due to concurrent update", sqlstate="40001"))
-            except BaseException as error:  # noqa: BLE001 - as in insert
-                self._fail(error)
+            self._count(self._inserter.settle)
         self._done()
         self.result = Result(f"COPY {self.count}", rowcount=self.count)
         return self.result

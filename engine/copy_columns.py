@@ -245,8 +245,6 @@ def plan(info: TableInfo, copied: Sequence[int], plain: bool) -> Plan | None:
         return None
     if any(c.dropped for c in info.table.columns) or info.pk_positions and info.types[info.pk_positions[0]].base not in INT_DIGITS:
         return None
-    types = [(t.base, t.typmod) for t in info.types]
-    if any(_reader(base, typmod) is None for base, typmod in types):
-        return None
     nullable = [not c.not_null and i not in info.pk_positions for i, c in enumerate(info.table.columns)]
-    return Plan(info.prefix, info.pk_positions[0] if info.pk_positions else None, types, nullable)
+    built = Plan(info.prefix, info.pk_positions[0] if info.pk_positions else None, [(t.base, t.typmod) for t in info.types], nullable)
+    return built if None not in built.readers else None
