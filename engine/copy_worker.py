@@ -133,9 +133,10 @@ def _stop() -> None:
 
 def _send(pipe: BinaryIO, message: object) -> None:
     data = pickle.dumps(message, protocol=5)
-    view = memoryview(_LENGTH.pack(len(data)) + data)
-    while view:
-        view = view[pipe.write(view) :]
+    for part in (_LENGTH.pack(len(data)), data):  # the length apart: a block's pickle is not copied to prefix it
+        view = memoryview(part)
+        while view:
+            view = view[pipe.write(view) :]
 
 
 def _receive(pipe: BinaryIO) -> object | None:
