@@ -31,6 +31,7 @@ EXTERNAL = 2  # version flag: the value lives in the log
 LONG_KEY = 4  # version flag: the key is in long form; the full key follows the header
 
 _U64 = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
 _TXLOC = struct.Struct(">IQIQ")
 _VERSION = struct.Struct(">IB")
 _REF = struct.Struct(">IQI")
@@ -39,6 +40,8 @@ _FLAGS_LEN = struct.Struct(">BI")
 _WATERMARK = b"watermark"
 _INITIAL_MAP = 1 << 30
 _MAX_TX = (1 << 64) - 1
+_SUFFIX = keys.TX_SUFFIX
+_new_entry = tuple.__new__  # Entry(...) in C: a scan makes one per row
 _NODE_CACHE = 1 << 16  # tree nodes kept in memory by a reader, at most (about 6 MiB)
 
 
@@ -359,49 +362,99 @@ class IndexReader:
     ) -> tuple[list[Entry], bytes | None]:
         """Up to ``chunk`` entries from ``position`` (or the range's edge), and where to resume."""
         cursor = txn.cursor(self.db.versions)
-        out: list[Entry] = []
-        as_of = keys.tx_suffix(at_tx)
         if desc:
-            seek = position if position is not None else (keys.upper_bound(end) if end is not None else None)
-            found = cursor.prev() if seek is not None and cursor.set_range(seek) else cursor.last()
-        else:
-            found = cursor.set_range(position if position is not None else (keys.lower_bound(start) if start is not None else b""))
+            return self._scan_backward(cursor, start, end, keys.tx_suffix(at_tx), position, chunk)
+        return self._scan_forward(cursor, start, end, keys.tx_suffix(at_tx), position, chunk)
+
+    def _scan_forward(
+        self, cursor: lmdb.Cursor, start: bytes | None, end: bytes | None, as_of: bytes, position: bytes | None, chunk: int
+    ) -> tuple[list[Entry], bytes | None]:
+        """A forward chunk in one pass of the cursor: a key's versions are adjacent, newest first, so the pass takes
+        the first one old enough and steps over the rest, and a row costs one cursor step, not a seek."""
+        out: list[Entry] = []
+        append = out.append
+        if not cursor.set_range(position if position is not None else (keys.lower_bound(start) if start is not None else b"")):
+            return out, None
+        taken = None  # the index key dealt with last: its older versions are skipped
+        while True:  # a pass iterates from the cursor's element, until the cursor has to be moved past elements
+            for raw_key, raw in cursor.iternext():
+                ik = raw_key[:-_SUFFIX]
+                if ik == taken:
+                    continue
+                if len(out) >= chunk:
+                    return out, ik
+                taken = ik
+                flags = raw[4]
+                if flags & LONG_KEY:
+                    group = keys.long_group(ik)
+                    entries = self._long_group(cursor, group, as_of)
+                    entries.sort(key=_entry_key)
+                    for entry in entries:
+                        if end is not None and entry.key >= end:
+                            return out, None
+                        if _in_range(entry.key, start, end):
+                            append(entry)
+                    if not cursor.set_range(group + _PAST_GROUP):
+                        return out, None
+                    break
+                key = ik[:-2].replace(b"\x00\xff", b"\x00")  # keys.user_key, inlined: this is every row of a scan
+                if end is not None and key >= end:
+                    return out, None
+                if start is not None and key < start:
+                    continue
+                if raw_key[-_SUFFIX:] < as_of:  # the newest version is newer than the scan: seek the one as of it
+                    if not cursor.set_range(ik + as_of):
+                        return out, None
+                    raw_key = cursor.key()
+                    if raw_key[:-_SUFFIX] != ik:
+                        break  # the key had no version yet: the cursor is on the next key, not yet seen
+                    raw = cursor.value()
+                    flags = raw[4]
+                if flags & DELETED:
+                    continue
+                if flags & EXTERNAL:
+                    append(self._entry(raw_key, raw, key))
+                else:
+                    tx_id = _MAX_TX - _U64.unpack_from(raw_key, len(raw_key) - _SUFFIX)[0]
+                    append(_new_entry(Entry, (key, raw[_VERSION.size :], tx_id, _U32.unpack_from(raw)[0], False)))
+            else:
+                return out, None
+
+    def _scan_backward(
+        self, cursor: lmdb.Cursor, start: bytes | None, end: bytes | None, as_of: bytes, position: bytes | None, chunk: int
+    ) -> tuple[list[Entry], bytes | None]:
+        """A backward chunk: the cursor arrives at a key's oldest version, so each key takes a seek to the version as of
+        the scan and one back to the key before it."""
+        out: list[Entry] = []
+        seek = position if position is not None else (keys.upper_bound(end) if end is not None else None)
+        found = cursor.prev() if seek is not None and cursor.set_range(seek) else cursor.last()
         while found:
             raw_key = cursor.key()
             ik = raw_key[: -keys.TX_SUFFIX]
             if len(out) >= chunk:
-                # forward: resume at this key's newest version; backward: just after its oldest
-                return out, ik + keys.AFTER_VERSIONS if desc else ik
+                return out, ik + keys.AFTER_VERSIONS  # resume just after this key's oldest version
             raw = cursor.value()
             if raw[4] & LONG_KEY:
                 group = keys.long_group(ik)
                 entries = self._long_group(cursor, group, as_of)
-                entries.sort(key=_entry_key, reverse=desc)
+                entries.sort(key=_entry_key, reverse=True)
                 for entry in entries:
-                    if _past(entry.key, start, end, desc):
+                    if start is not None and entry.key < start:
                         return out, None
                     if _in_range(entry.key, start, end):
                         out.append(entry)
-                found = cursor.set_range(group) and cursor.prev() if desc else cursor.set_range(group + _PAST_GROUP)
+                found = cursor.set_range(group) and cursor.prev()
                 continue
             key = keys.user_key(ik)
-            if _past(key, start, end, desc):
+            if start is not None and key < start:
                 return out, None
-            if not desc and raw_key[-keys.TX_SUFFIX :] >= as_of:
-                # forward, the cursor is on the key's newest version, and it is old enough
-                if not raw[4] & DELETED and _in_range(key, start, end):
-                    out.append(self._entry(raw_key, raw, key))
-                found = cursor.next()
-                if found and cursor.key().startswith(ik):
-                    found = cursor.set_range(ik + keys.AFTER_VERSIONS)
-                continue
             if _in_range(key, start, end) and cursor.set_range(ik + as_of):
                 raw_key = cursor.key()
                 if raw_key[: -keys.TX_SUFFIX] == ik:
                     raw = cursor.value()
                     if not raw[4] & DELETED:
                         out.append(self._entry(raw_key, raw, key))
-            found = cursor.set_range(ik) and cursor.prev() if desc else cursor.set_range(ik + keys.AFTER_VERSIONS)
+            found = cursor.set_range(ik) and cursor.prev()
         return out, None
 
     def versions(self, start: bytes | None, end: bytes | None, at_tx: int, chunk: int = 256) -> Iterator[tuple[Entry, int | None]]:
@@ -429,7 +482,7 @@ class IndexReader:
                 return out, ik
             groups += 1
             long = bool(cursor.value()[4] & LONG_KEY)
-            if not long and _past(keys.user_key(ik), start, end, False):
+            if not long and end is not None and keys.user_key(ik) >= end:
                 return out, None
             newest_first: list[Entry] = []
             while found and len(raw_key) == len(ik) + keys.TX_SUFFIX and raw_key.startswith(ik):
@@ -479,8 +532,3 @@ def _entry_key(entry: Entry) -> bytes:
 
 def _in_range(key: bytes, start: bytes | None, end: bytes | None) -> bool:
     return (start is None or key >= start) and (end is None or key < end)
-
-
-def _past(key: bytes, start: bytes | None, end: bytes | None, desc: bool) -> bool:
-    """True once the scan has moved beyond its range in its direction."""
-    return (start is not None and key < start) if desc else (end is not None and key >= end)

@@ -212,7 +212,7 @@ def _random_key(rng: random.Random) -> bytes:
 @pytest.mark.parametrize("seed", range(4))
 def test_scans_match_a_model(open_store, seed):
     rng = random.Random(seed)
-    store = open_store(f"s{seed}")
+    store = open_store(f"s{seed}", inline_value_limit=16)  # values of 17 bytes and more live in the log
     model = Model()
     for _ in range(60):
         ops = {_random_key(rng): (None if rng.random() < 0.25 else os.urandom(rng.randrange(0, 20))) for _ in range(rng.randrange(1, 6))}
@@ -228,6 +228,10 @@ def test_scans_match_a_model(open_store, seed):
             assert got == want, (at_tx, start, end)
             got_desc = [(e.key, e.value, e.tx_id, e.revision) for e in store.scan(start=start, end=end, at_tx=at_tx, desc=True)]
             assert got_desc == want[::-1], (at_tx, start, end)
+            store.wait_indexed()  # chunks of two keys, both ways: a chunk ends between versions, long-key groups, ...
+            lo, hi = start, end
+            assert [tuple(e[:4]) for e in store._index.scan(lo, hi, at_tx, chunk=2)] == want, (at_tx, start, end)
+            assert [tuple(e[:4]) for e in store._index.scan(lo, hi, at_tx, desc=True, chunk=2)] == want[::-1], (at_tx, start, end)
             limit = rng.randrange(1, 5)
             assert [e.key for e in store.scan(start=start, end=end, at_tx=at_tx, limit=limit)] == [w[0] for w in want[:limit]]
         for key in keys[:20]:
