@@ -13,7 +13,7 @@ from typing import Any
 
 from catalog.keycodec import KeyType
 from engine.errors import DataError, SqlError
-from engine.types import BY_NAME, SqlType
+from engine.types import BY_NAME, COMPARISONS, SqlType
 
 ARRAY_OIDS = {
     "bool": 1000, "bytea": 1001, "int2": 1005, "int4": 1007, "text": 1009, "bpchar": 1014, "varchar": 1015,
@@ -253,12 +253,6 @@ def overlaps(a: tuple, b: tuple, key: Callable[[Any], Any]) -> bool:
     return any(v is not None and key(v) in mine for v in b)
 
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b, "<>": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-}
-
-
 def _operands(left: SqlType, right: SqlType, op: str) -> tuple[SqlType, SqlType, SqlType] | None:
     """(left's type, right's type, common array type) of an array operator; untyped literals read as arrays,
     except the element side of ``array || element``."""
@@ -285,7 +279,7 @@ def binary(op: str, left: SqlType, right: SqlType) -> tuple[SqlType, Callable[[A
     """(result type, function) of an array operator; None if the pair isn't ours.
 
     The function takes non-NULL values, except for NON_STRICT_OPERATORS (NULL || NULL is still NULL)."""
-    if not (is_array(left) or is_array(right)) or op not in (*_COMPARE, "@>", "<@", "&&", "||"):
+    if not (is_array(left) or is_array(right)) or op not in (*COMPARISONS, "@>", "<@", "&&", "||"):
         return None
     operands = _operands(left, right, op)
     if operands is None:
@@ -304,8 +298,8 @@ def binary(op: str, left: SqlType, right: SqlType) -> tuple[SqlType, Callable[[A
         to_right = _then(to_right, converter(right_t, common))
     fn: Callable[[Any, Any], Any]
     result = BY_NAME["bool"]
-    if op in _COMPARE:
-        compare, key = _COMPARE[op], _nullable_key(element)
+    if op in COMPARISONS:
+        compare, key = COMPARISONS[op], _nullable_key(element)
         fn = lambda a, b: compare(tuple(map(key, a)), tuple(map(key, b)))
     elif op in ("@>", "<@", "&&"):
         key = element_key(element)

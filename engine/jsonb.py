@@ -16,6 +16,7 @@ from engine import dates
 from engine.errors import DataError
 from engine.types import (
     BY_NAME,
+    COMPARISONS,
     INT_BITS,
     UNKNOWN,
     SqlType,
@@ -668,11 +669,6 @@ def delete_keys(value: Jsonb, keys: tuple[str | None, ...]) -> Jsonb:
 
 # -- operators -----------------------------------------------------------------------------
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b, "<>": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-}
-
 
 def _is_text(t: SqlType) -> bool:
     return t.base in STRINGS or t.base == "unknown"
@@ -721,7 +717,7 @@ def _jsonb_ops(op: str, right: SqlType) -> tuple[SqlType, SqlType, Callable[[Any
     if right.base not in ("jsonb", "unknown"):
         return None
     table: dict[str, tuple[SqlType, Callable[[Any, Any], Any]]] = {
-        **{name: (BOOL, compare) for name, compare in _COMPARE.items()},
+        **{name: (BOOL, compare) for name, compare in COMPARISONS.items()},
         "@>": (BOOL, contains), "<@": (BOOL, lambda a, b: contains(b, a)), "||": (JSONB, concat),
     }
     if op not in table:
@@ -736,7 +732,7 @@ def binary(op: str, left: SqlType, right: SqlType) -> tuple[SqlType, Callable[[A
     An untyped literal operand is read as PostgreSQL resolves it (text key, text[] path, jsonb)."""
     if left.base == "json":
         return _json_binary(op, right)
-    if left.base == "unknown" and right.base == "jsonb" and op in (*_COMPARE, "@>", "<@", "||"):
+    if left.base == "unknown" and right.base == "jsonb" and op in (*COMPARISONS, "@>", "<@", "||"):
         left = JSONB
         found = _jsonb_ops(op, right)
         return None if found is None else (found[0], _reading(found[2], UNKNOWN, right, JSONB))

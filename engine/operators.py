@@ -24,6 +24,7 @@ from engine.intervals import USECS_PER_DAY, Interval
 from engine.patterns import like, regex
 from engine.types import (
     BY_NAME,
+    COMPARISONS,
     EXACT,
     INT_BITS,
     check_int,
@@ -214,16 +215,6 @@ def _compare_floats(compare: Callable[[Any, Any], bool], a: float, b: float) -> 
     return compare(a, b) if a == a and b == b else compare(sort_key(a), sort_key(b))  # NaN: above every number
 
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b,
-    "<>": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
-
-
 # -- resolution ----------------------------------------------------------------------------
 
 _TO_NUMERIC = lambda v: v if isinstance(v, Decimal) else Decimal(v)
@@ -278,8 +269,8 @@ def _numeric(op: str, left: str, right: str) -> tuple[str, Fn]:
     else:
         convert = _TO_FLOAT
         ops = _float_ops(common == "float4")
-    if op in _COMPARE:
-        compare = _COMPARE[op]
+    if op in COMPARISONS:
+        compare = COMPARISONS[op]
         if common == "numeric":  # ints and Decimals compare exactly as they are; only NaN needs sort_key's order
             return "bool", lambda a, b: compare(a, b) if a == a and b == b else compare(sort_key(_TO_NUMERIC(a)), sort_key(_TO_NUMERIC(b)))
         if common in FLOATS:
@@ -508,7 +499,7 @@ def _promote(source: str, target: str, zone: str) -> Callable[[Any], Any]:
 
 
 def _comparison(op: str, left: str, right: str, zone: str) -> Fn | None:
-    compare = _COMPARE[op]
+    compare = COMPARISONS[op]
     if left in _STRINGS and right in _STRINGS:
         if left == right == "bpchar":
             return lambda a, b: compare(a.rstrip(" "), b.rstrip(" "))
@@ -558,7 +549,7 @@ def _pattern(op: str, left: str, right: str) -> Fn | None:
 
 
 def _non_numeric(op: str, left: str, right: str, zone: str) -> tuple[str, Fn]:
-    if op in _COMPARE:
+    if op in COMPARISONS:
         fn = _comparison(op, left, right, zone)
         if fn is not None:
             return "bool", fn
@@ -581,7 +572,7 @@ def _non_numeric(op: str, left: str, right: str, zone: str) -> tuple[str, Fn]:
 # operator has a candidate taking them; ^ has only numeric candidates, so their preferred type;
 # ? only jsonb ? text. Every other operator has candidates of several categories and no choice.
 _BOTH_UNKNOWN = {
-    **{op: ("text", "text") for op in (*_COMPARE, "||", *_PATTERNS, *(f"!{p}" for p in _PATTERNS))},
+    **{op: ("text", "text") for op in (*COMPARISONS, "||", *_PATTERNS, *(f"!{p}" for p in _PATTERNS))},
     "^": ("float8", "float8"),
     "?": ("jsonb", "text"),
 }

@@ -23,7 +23,7 @@ from engine.sysview import (
     BOOL, INT4, PROCS_BY_OID, TEXT, VECTOR_ELEMENTS, SystemView, name_parts, format_type, vector_element, view_from_env,
 )
 from engine.sysview import parameter_type  # noqa: F401  (engine.dml imports it from here)
-from engine.types import BY_NAME, REG_TYPES, SqlType
+from engine.types import BY_NAME, COMPARISONS, REG_TYPES, SqlType
 
 
 # -- set-returning catalog functions -------------------------------------------------------
@@ -617,10 +617,6 @@ _NAMEISH = frozenset(("name", "char", "text", "varchar", "bpchar"))
 _OIDISH = frozenset(("oid", "xid", "cid", *REG_TYPES))
 _INTS = frozenset(("int2", "int4", "int8"))
 _SYSTEM_BASES = frozenset(("name", "char", *_OIDISH, *VECTOR_ELEMENTS))
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b, "<>": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-}
 
 
 def _unsigned(value: int) -> int:
@@ -662,8 +658,8 @@ def binary(op: str, left: SqlType, right: SqlType) -> tuple[SqlType, Callable[[A
         return _bitwise(op, l, r)
     if l not in _SYSTEM_BASES and r not in _SYSTEM_BASES:
         return None
-    if op in _COMPARE:
-        compare = _COMPARE[op]
+    if op in COMPARISONS:
+        compare = COMPARISONS[op]
         if l in _NAMEISH and r in _NAMEISH:
             if "bpchar" in (l, r):
                 return BOOL, lambda a, b: compare(a.rstrip(" "), b.rstrip(" "))

@@ -13,6 +13,7 @@ session's TimeZone). json, jsonb and arrays come with the engine.
 from __future__ import annotations
 
 import math
+import operator
 import re
 import struct
 from collections.abc import Callable
@@ -82,6 +83,10 @@ def format_bool(value: bool) -> str:
 
 
 # -- integers ------------------------------------------------------------------------------
+
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}  # SQL's six comparisons of two non-NULL values; C functions, as a WHERE term calls one per row
 
 _WS = " \t\n\r\v\f"  # PostgreSQL's isspace(): ASCII only, as is every digit class below
 _INTEGER = re.compile(r"[ \t\n\r\v\f]*([+-]?[0-9]+)[ \t\n\r\v\f]*\Z")
