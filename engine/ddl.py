@@ -338,16 +338,19 @@ def _rekey(session: Any, table: Table, attnums: tuple[int, ...]) -> None:
     writer.put(new_table)
     tx.reload_catalog()
     new_info = session.table_info(new_table)
+    writes = tx.writes
     for _, row in rows:
         key = new_info.row_key(row)
-        if tx.get(key) is not None:
+        # Every live row of the table (this transaction's included) was just deleted, so a key holds a row here only
+        # if an earlier row of this loop took it: no stored version needs reading.
+        if writes.get(key) is not None:
             from engine.tables import unique_violation
 
             error = unique_violation(new_info, f"{table.name}_pkey", new_info.pk_positions, row)
             error.message = f'could not create unique index "{table.name}_pkey"'
             error.args = (error.message,)
             raise error
-        write_row(tx, new_info, None, None, key, row)
+        write_row(tx, new_info, None, None, key, row, key_free=True)
 
 
 def _fill_index(session: Any, index: Index) -> None:

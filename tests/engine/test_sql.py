@@ -130,6 +130,44 @@ TRUNCATE nokey, dupkey;
 SELECT count(*) FROM nokey;
 """)
 
+script("add_primary_key", """
+CREATE TABLE names (n text, v int);
+INSERT INTO names VALUES ('b', 2), ('a', 1), ('c', NULL);
+CREATE INDEX names_v ON names (v);
+ALTER TABLE names ADD PRIMARY KEY (n);
+SELECT * FROM names ORDER BY n;
+SELECT n FROM names WHERE v = 2;
+INSERT INTO names VALUES ('a', 9);
+CREATE TABLE pairs (a int, b int, note text);
+INSERT INTO pairs VALUES (1, 1, 'x'), (1, 2, 'y'), (2, 1, 'z');
+BEGIN;
+INSERT INTO pairs VALUES (2, 2, 'in the transaction');
+ALTER TABLE pairs ADD PRIMARY KEY (a, b);
+SELECT * FROM pairs ORDER BY a, b;
+COMMIT;
+INSERT INTO pairs VALUES (1, 2, 'again');
+SELECT count(*) FROM pairs;
+CREATE TABLE late (id int, v text);
+INSERT INTO late VALUES (3, 'x');
+BEGIN;
+INSERT INTO late VALUES (3, 'y');
+ALTER TABLE late ADD PRIMARY KEY (id);
+ROLLBACK;
+SELECT * FROM late;
+CREATE TABLE nulls (id int, v text);
+INSERT INTO nulls VALUES (1, 'a'), (NULL, 'b');
+ALTER TABLE nulls ADD PRIMARY KEY (id);
+CREATE TABLE texts (t text);
+INSERT INTO texts VALUES ('x'), ('y'), ('x');
+ALTER TABLE texts ADD PRIMARY KEY (t);
+SELECT * FROM texts ORDER BY t;
+CREATE TABLE many (id int, v int);
+INSERT INTO many SELECT i, i * 2 FROM generate_series(1, 3000) i;
+ALTER TABLE many ADD PRIMARY KEY (id);
+SELECT count(*), sum(v), min(id), max(id) FROM many;
+SELECT v FROM many WHERE id = 1234;
+""")
+
 script("insert_forms", """
 CREATE TABLE t (id int PRIMARY KEY, v text, n int DEFAULT 0);
 INSERT INTO t VALUES (1, 'a'), (2, 'b', 5), (3, NULL, NULL);
