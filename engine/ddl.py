@@ -331,13 +331,15 @@ def _rekey(session: Any, table: Table, attnums: tuple[int, ...]) -> None:
     columns = tuple(dataclasses.replace(c, not_null=True) if c.attnum in attnums else c for c in table.columns)
     new_table = dataclasses.replace(table, columns=columns, primary_key=attnums, rowid_sequence=0)
     writer = tx.catalog_writer()
-    for key, row in rows:
-        write_row(tx, old_info, key, row, None, None)
     if table.rowid_sequence:
         writer.drop(table.rowid_sequence)
     writer.put(new_table)
     tx.reload_catalog()
     new_info = session.table_info(new_table)
+    if not old_info.indexes and _move_at_once(tx, new_info, rows):
+        return
+    for key, row in rows:
+        write_row(tx, old_info, key, row, None, None)
     writes = tx.writes
     for _, row in rows:
         key = new_info.row_key(row)
@@ -351,6 +353,17 @@ def _rekey(session: Any, table: Table, attnums: tuple[int, ...]) -> None:
             error.args = (error.message,)
             raise error
         write_row(tx, new_info, None, None, key, row, key_free=True)
+
+
+def _move_at_once(tx: Any, info: Any, rows: list[tuple[bytes, tuple]]) -> bool:
+    """A table's rows moved to their primary key in one step (a bulk write, as a COPY's block): for a table without
+    indexes whose new keys are distinct. False: nothing was written (a duplicate, or a row another transaction holds),
+    and the rows move one by one, which names the duplicate or waits as a row's write does."""
+    new_keys = [info.row_key(row) for _, row in rows]
+    if len(set(new_keys)) < len(new_keys):
+        return False
+    encode = info.encode_row
+    return tx.put_all([key for key, _ in rows] + new_keys, [None] * len(rows) + [encode(row) for _, row in rows])
 
 
 def _fill_index(session: Any, index: Index) -> None:

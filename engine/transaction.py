@@ -147,28 +147,41 @@ class Transaction:
             undo[key] = writes.get(key, _ABSENT)
         writes[key] = value
 
+    def put_all(self, keys: list[bytes], values: list[bytes | None]) -> bool:
+        """Write ``values`` at ``keys`` (None deletes; a key given twice takes its last value), all or none, if no other
+        transaction holds any of the keys this one has not written yet, nor wrote one since the snapshot. False: nothing
+        was written, and the caller writes them one by one, which waits, retries or fails as ``put`` does."""
+        if self.read_only:
+            raise SqlError("cannot execute this statement in a read-only transaction", sqlstate="25006")
+        writes, store, snapshot = self.writes, self.store, self.snapshot
+        unique = dict.fromkeys(keys)
+        fresh = list(unique) if writes.keys().isdisjoint(unique) else [key for key in unique if key not in writes]
+        if snapshot < store.tx_id and any(map(store.written_after, fresh, repeat(snapshot))):
+            return False
+        if not self.db.locks.acquire_free(fresh, self):
+            return False
+        undo = self._undo
+        if undo is not None:
+            undo.update({key: writes.get(key, _ABSENT) for key in unique if key not in undo})
+        writes.update(zip(keys, values))
+        return True
+
     def put_new(self, keys: list[bytes], values: list[bytes], run: EntryRun | None = None) -> bool:
         """Insert ``values`` at ``keys``, all or none, if every key is new: not stored as of the snapshot, not written
         since, not written by this transaction and not locked by any (a COPY's block of rows). False: nothing was
         written, and the caller writes the rows one by one, which waits, retries or fails as ``put`` does.
 
         ``run`` is these entries encoded ahead, kept for the commit if it was encoded as the writes' next ones."""
-        if self.read_only:
-            raise SqlError("cannot execute this statement in a read-only transaction", sqlstate="25006")
-        writes, store, snapshot = self.writes, self.store, self.snapshot
+        writes = self.writes
         if len(set(keys)) != len(keys) or not writes.keys().isdisjoint(keys):
             return False
-        if snapshot < store.tx_id and any(map(store.written_after, keys, repeat(snapshot))):
+        if next(iter(self.store.scan(start=min(keys), end=max(keys) + b"\x00", at_tx=self.snapshot, limit=1)), None) is not None:
             return False
-        if next(iter(store.scan(start=min(keys), end=max(keys) + b"\x00", at_tx=snapshot, limit=1)), None) is not None:
+        next_in_place = run is not None and run.start == len(writes)
+        if not self.put_all(keys, values):
             return False
-        if not self.db.locks.acquire_free(keys, self):
-            return False
-        if self._undo is not None:
-            self._undo.update(dict.fromkeys(keys, _ABSENT))
-        if run is not None and run.start == len(writes):
+        if next_in_place:
             self.runs.append(run)
-        writes.update(zip(keys, values))
         return True
 
     # -- statements in read committed: a fresh snapshot each, run again after a concurrent write --
