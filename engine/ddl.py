@@ -18,7 +18,7 @@ from catalog.objects import PUBLIC_SCHEMA_OID, Column, Constraint, Index, IndexC
 from engine import ledger
 from engine.errors import SqlError
 from engine.expr import type_from_node
-from engine.tables import write_row
+from engine.tables import TableInfo, write_row
 
 SERIALS = {exp.DataType.Type.SERIAL: "int4", exp.DataType.Type.BIGSERIAL: "int8", exp.DataType.Type.SMALLSERIAL: "int2"}
 _TYPE_MAX = {"int2": 2**15 - 1, "int4": 2**31 - 1, "int8": 2**63 - 1}
@@ -355,7 +355,7 @@ def _rekey(session: Any, table: Table, attnums: tuple[int, ...]) -> None:
         write_row(tx, new_info, None, None, key, row, key_free=True)
 
 
-def _move_at_once(tx: Any, info: Any, rows: list[tuple[bytes, tuple]]) -> bool:
+def _move_at_once(tx: Any, info: TableInfo, rows: list[tuple[bytes, tuple]]) -> bool:
     """A table's rows moved to their primary key in one step (a bulk write, as a COPY's block): for a table without
     indexes whose new keys are distinct. False: nothing was written (a duplicate, or a row another transaction holds),
     and the rows move one by one, which names the duplicate or waits as a row's write does."""

@@ -82,11 +82,14 @@ def format_bool(value: bool) -> str:
     return "t" if value else "f"
 
 
-# -- integers ------------------------------------------------------------------------------
+# -- comparison ----------------------------------------------------------------------------
 
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }  # SQL's six comparisons of two non-NULL values; C functions, as a WHERE term calls one per row
+
+
+# -- integers ------------------------------------------------------------------------------
 
 _WS = " \t\n\r\v\f"  # PostgreSQL's isspace(): ASCII only, as is every digit class below
 _INTEGER = re.compile(r"[ \t\n\r\v\f]*([+-]?[0-9]+)[ \t\n\r\v\f]*\Z")
