@@ -669,7 +669,6 @@ def delete_keys(value: Jsonb, keys: tuple[str | None, ...]) -> Jsonb:
 
 # -- operators -----------------------------------------------------------------------------
 
-
 def _is_text(t: SqlType) -> bool:
     return t.base in STRINGS or t.base == "unknown"
 

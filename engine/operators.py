@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
+from functools import partial
 from typing import Any
 
 from engine import dates
@@ -211,8 +212,9 @@ def sort_key(value: Any, base: str | None = None) -> Any:
     return (0, value)
 
 
-def _compare_floats(compare: Callable[[Any, Any], bool], a: float, b: float) -> bool:
-    return compare(a, b) if a == a and b == b else compare(sort_key(a), sort_key(b))  # NaN: above every number
+def _compare_numbers(compare: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
+    """``compare`` of two numbers (ints, Decimals or floats) as they are, but NaN above every number (sort_key)."""
+    return compare(a, b) if a == a and b == b else compare(sort_key(a), sort_key(b))
 
 
 # -- resolution ----------------------------------------------------------------------------
@@ -271,10 +273,10 @@ def _numeric(op: str, left: str, right: str) -> tuple[str, Fn]:
         ops = _float_ops(common == "float4")
     if op in COMPARISONS:
         compare = COMPARISONS[op]
-        if common == "numeric":  # ints and Decimals compare exactly as they are; only NaN needs sort_key's order
-            return "bool", lambda a, b: compare(a, b) if a == a and b == b else compare(sort_key(_TO_NUMERIC(a)), sort_key(_TO_NUMERIC(b)))
+        if common == "numeric":  # ints and Decimals compare exactly as they are
+            return "bool", partial(_compare_numbers, compare)
         if common in FLOATS:
-            return "bool", lambda a, b: _compare_floats(compare, float(a), float(b))
+            return "bool", lambda a, b: _compare_numbers(compare, float(a), float(b))
         return "bool", compare
     fn = ops.get(op)
     if fn is None:
