@@ -81,6 +81,7 @@ class Planner(SubqueryPlanner):
         self.system: frozenset[str] = frozenset()  # the system columns the statement names: its table scans add those
         self.receipts = False  # RETURNING names system columns known only after commit (see engine.ledger.Pending)
         self.bounded_write = False  # set by engine.dml: the statement writes at most a few rows, found by key
+        self.reads_columns = True  # False for a query that names no column (count(*)): its table scans decode no rows
 
     def compiler(self, scope: Scope, clause: str = "", replacements: dict | None = None, grouped: bool = False) -> Compiler:
         return Compiler(scope, self.env, self, replacements=replacements, params=self.params, param_types=self.param_types, clause=clause,
@@ -92,6 +93,7 @@ class Planner(SubqueryPlanner):
         """Plan any query expression: SELECT, set operations, VALUES, parenthesized queries."""
         if outer is None:  # a statement, a view's query or a CTE: subqueries are within these
             self.system |= ledger.system_names(node)
+            self.reads_columns = self.reads_columns or reads_columns(node)  # a view's query, planned after the statement
         with_ = node.args.get("with_") or node.args.get("with")
         if with_ is not None:
             self.ctes.append(self._ctes(with_, outer))
@@ -520,7 +522,8 @@ class Planner(SubqueryPlanner):
         if at is not None and at.period.kind != "as of":
             return Relation(alias, plan.VersionScan(columns, info, at, system, alias=alias), columns, info, versions=at)
         source = plan.Source(at, system) if at is not None or system is not None else None
-        return Relation(alias, plan.SeqScan(columns, info, alias=alias, source=source), columns, info, source=source)
+        scan = plan.SeqScan(columns, info, alias=alias, source=source, decodes=self.reads_columns)
+        return Relation(alias, scan, columns, info, source=source)
 
     def _table_at(self, item: exp.Table, version: exp.Expr, alias: str, names: list[str] | None) -> Relation:
         """A table read FOR SYSTEM_TIME: with its definition as of the period's newest snapshot when that is known now."""
@@ -749,7 +752,7 @@ class Planner(SubqueryPlanner):
                 path = self._index_path(relation, index, bounds, predicate)
                 if path is not None:
                     return path
-        return plan.SeqScan(relation.columns, info, predicate, relation.alias, relation.source)
+        return plan.SeqScan(relation.columns, info, predicate, relation.alias, relation.source, self.reads_columns)
 
     def _key_bounds(self, relation: Relation, terms: list[exp.Expr], outer: Scope | None) -> dict[int, dict[str, list[Expr]]]:
         """Per column slot: the run-time constant operands of =, IN, <, <=, >, >= terms on it."""
@@ -1207,6 +1210,12 @@ def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
         else:
             out.append(current)
     return out
+
+
+def reads_columns(node: exp.Expr) -> bool:
+    """Whether a query may read a column: one it names anywhere (``*`` and whole-row references included, count(*)'s
+    ``*`` not), or a join's (USING and NATURAL name theirs without a column node)."""
+    return any(isinstance(n, (exp.Column, exp.Join)) or isinstance(n, exp.Star) and not isinstance(n.parent, exp.Count) for n in node.walk())
 
 
 def _columns_of(relations: list[Relation]) -> list[Column]:

@@ -681,6 +681,7 @@ class Session:
         env = Env([], Context(timezone=self.settings["TimeZone"], settings=self.settings), self.tx)
         planner = Planner(self, env, placeholders, param_types)
         if isinstance(statement, (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)):
+            planner.reads_columns = False  # until query() finds a column named (select.reads_columns)
             planned = planner.query(statement)
             node = planned.node
 

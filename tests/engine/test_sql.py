@@ -168,6 +168,33 @@ SELECT count(*), sum(v), min(id), max(id) FROM many;
 SELECT v FROM many WHERE id = 1234;
 """)
 
+script("queries_naming_no_column", """
+CREATE TABLE t (id int PRIMARY KEY, a int, b text);
+INSERT INTO t VALUES (1, 10, 'x'), (2, NULL, NULL), (3, 30, 'z'), (4, 10, NULL);
+CREATE TABLE u (id int, a int);
+INSERT INTO u VALUES (1, 10), (3, 99), (5, NULL);
+CREATE TABLE nokey (a int, b int);
+INSERT INTO nokey VALUES (1, NULL), (NULL, NULL), (1, NULL);
+CREATE VIEW big AS SELECT * FROM t WHERE a > 10;
+SELECT count(*) FROM t;
+SELECT count(*) FROM nokey;
+SELECT count(*), count(1), 7 FROM t WHERE true;
+SELECT 1 FROM t;
+SELECT count(*) FROM t, u;
+SELECT count(*) FROM t JOIN u USING (id);
+SELECT count(*) FROM t NATURAL JOIN u;
+SELECT count(*) FROM t JOIN u ON t.a = u.a;
+SELECT count(*) FROM big;
+SELECT count(*) FROM (SELECT a FROM t WHERE a = 10) s;
+SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM nokey);
+SELECT count(*) FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.id = t.id);
+SELECT count(*) FILTER (WHERE a = 10) FROM t;
+SELECT count(*) FROM t GROUP BY a ORDER BY 1;
+SELECT count(*) OVER () FROM u;
+SELECT count(*) FROM t UNION ALL SELECT count(*) FROM u;
+SELECT * FROM t ORDER BY id;
+""")
+
 script("insert_forms", """
 CREATE TABLE t (id int PRIMARY KEY, v text, n int DEFAULT 0);
 INSERT INTO t VALUES (1, 'a'), (2, 'b', 5), (3, NULL, NULL);
