@@ -64,6 +64,12 @@ def _open(source: Source | None, env: Env, info: TableInfo) -> tuple[Any, Callab
     return (env.tx, info.decode, None) if source is None else source.open(env, info)
 
 
+def _blank(width: int) -> Callable[[bytes], tuple]:
+    """A decoder that reads nothing: the columns of a row whose columns nobody reads, all NULL."""
+    blank = (None,) * width
+    return lambda value: blank
+
+
 def _sourced_rows(entries: Iterable[tuple], decode: Callable[[bytes], tuple], system: Callable[[tuple], tuple] | None, pred: Fn | None) -> Iterator[tuple]:
     if system is None:
         rows = (decode(e[1]) + (e[0],) for e in entries)
@@ -85,10 +91,7 @@ class SeqScan(Node):
 
     def rows(self, env: Env) -> Iterator[tuple]:
         reader, decode, system = _open(self.source, env, self.info)
-        if not self.decodes:
-            blank = (None,) * len(self.info.types)
-            decode = lambda value: blank  # noqa: E731
-        return _sourced_rows(reader.scan(self.info.prefix), decode, system, self.filter)
+        return _sourced_rows(reader.scan(self.info.prefix), decode if self.decodes else _blank(len(self.info.types)), system, self.filter)
 
     def describe(self) -> str:
         return f"Seq Scan on {self.info.name}" + (f" {self.alias}" if self.alias and self.alias != self.info.name else "") + (" (filtered)" if self.filter else "")
